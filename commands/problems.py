@@ -83,7 +83,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "card_expiring": (Severity.WARNING, "The card expires within 30 days: ask for a new one."),
     "formula_injection": (
         Severity.WARNING,
-        "The cell starts like a spreadsheet formula; it is neutralised in every CSV the bot writes.",
+        "The cell starts like a spreadsheet formula; every CSV the bot writes neutralises it.",
     ),
 }
 

@@ -1,0 +1,170 @@
+"""The Stripe side of every cross-check, over the Stripe SDK (read-only).
+
+Objects are retrieved by id (Stripe's search index lags writes), many at once on a bounded
+thread pool, under a client-side rate limit below Stripe's (25 req/s test, 100 req/s live), with
+the SDK's own retries for network errors and 5xx and a short backoff for 429s (which the SDK does
+not retry on its own). A failure of one lookup becomes an UNAVAILABLE answer for that id, never an
+exception: a support agent still gets the Salesforce half of the answer when Stripe is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import stripe
+
+from bot.config import Settings
+from commands.stripe_facts import Found, StripeCustomer, StripePaymentMethod
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RATE_LIMIT_RETRIES = 3
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` calls a second, shared by every thread."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class StripeGateway:
+    """Implements `commands.stripe_facts.StripePort`."""
+
+    def __init__(self, settings: Settings, rate: float | None = None):
+        key = settings.stripe_api_key or ""
+        self.livemode = key.startswith(("sk_live_", "rk_live_"))
+        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+        self.client = stripe.StripeClient(
+            key,
+            base_addresses=base,
+            max_network_retries=2,
+            http_client=stripe.RequestsClient(timeout=settings.stripe_timeout),
+        )
+        self.concurrency = settings.stripe_concurrency
+        # Stay under Stripe's limit with room for the other tools that share the key.
+        self.limiter = RateLimiter(rate or (80.0 if self.livemode else 20.0))
+        self.calls = 0
+        self._calls_lock = threading.Lock()
+
+    # --- StripePort -----------------------------------------------------------------------
+
+    def customers(self, ids: Iterable[str]) -> dict[str, StripeCustomer]:
+        return self._many(ids, self._customer)
+
+    def payment_methods(self, ids: Iterable[str]) -> dict[str, StripePaymentMethod]:
+        return self._many(ids, self._payment_method)
+
+    def dashboard_url(self, object_id: str) -> str:
+        mode = "" if self.livemode else "test/"
+        kind = "customers" if object_id.startswith("cus_") else "payment_methods"
+        return f"https://dashboard.stripe.com/{mode}{kind}/{object_id}"
+
+    def check_key(self) -> str:
+        """For `doctor`: raises on a bad key; says test or live mode."""
+        self._retrieve(lambda: self.client.v1.customers.list(params={"limit": 1}))
+        return "live" if self.livemode else "test"
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _many(self, ids: Iterable[str], fetch: Callable[[str], T]) -> dict[str, T]:
+        unique = list(dict.fromkeys(i for i in ids if i))
+        if not unique:
+            return {}
+        if len(unique) == 1:
+            return {unique[0]: fetch(unique[0])}
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(unique))) as pool:
+            return dict(zip(unique, pool.map(fetch, unique), strict=True))
+
+    def _retrieve(self, call: Callable[[], Any]) -> Any:
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            self.limiter.wait()
+            with self._calls_lock:
+                self.calls += 1
+            try:
+                return call()
+            except stripe.RateLimitError:
+                if attempt == RATE_LIMIT_RETRIES:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _customer(self, customer_id: str) -> StripeCustomer:
+        try:
+            obj = self._retrieve(lambda: self.client.v1.customers.retrieve(customer_id))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                # Real Stripe answers a deleted customer with 200 {deleted: true}; some
+                # stand-ins answer 404 for it too, which is all they let us know.
+                return StripeCustomer(customer_id, Found.MISSING)
+            return StripeCustomer(customer_id, Found.UNAVAILABLE, error=_reason(exc))
+        except stripe.StripeError as exc:
+            return StripeCustomer(customer_id, Found.UNAVAILABLE, error=_reason(exc))
+        data = obj.to_dict()
+        if data.get("deleted"):
+            return StripeCustomer(customer_id, Found.DELETED, livemode=self.livemode)
+        default = (data.get("invoice_settings") or {}).get("default_payment_method")
+        if isinstance(default, dict):
+            default = default.get("id")
+        return StripeCustomer(
+            customer_id,
+            Found.FOUND,
+            name=data.get("name"),
+            email=data.get("email"),
+            default_payment_method=default or data.get("default_source"),
+            livemode=bool(data.get("livemode")),
+        )
+
+    def _payment_method(self, pm_id: str) -> StripePaymentMethod:
+        try:
+            obj = self._retrieve(lambda: self.client.v1.payment_methods.retrieve(pm_id))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return StripePaymentMethod(pm_id, Found.MISSING)
+            return StripePaymentMethod(pm_id, Found.UNAVAILABLE, error=_reason(exc))
+        except stripe.StripeError as exc:
+            return StripePaymentMethod(pm_id, Found.UNAVAILABLE, error=_reason(exc))
+        data = obj.to_dict()
+        card = data.get("card") or {}
+        customer = data.get("customer")
+        if isinstance(customer, dict):
+            customer = customer.get("id")
+        return StripePaymentMethod(
+            pm_id,
+            Found.FOUND,
+            customer=customer,
+            type=data.get("type"),
+            brand=card.get("brand"),
+            last4=card.get("last4") or (data.get("us_bank_account") or {}).get("last4"),
+            exp_month=card.get("exp_month"),
+            exp_year=card.get("exp_year"),
+            livemode=bool(data.get("livemode")),
+        )
+
+
+def _reason(exc: stripe.StripeError) -> str:
+    """A sentence for the user; never the key, never the raw body."""
+    if isinstance(exc, stripe.AuthenticationError):
+        return "Stripe rejected the API key"
+    if isinstance(exc, stripe.RateLimitError):
+        return "Stripe is rate-limiting requests"
+    if isinstance(exc, stripe.APIConnectionError):
+        return "Stripe could not be reached"
+    status = getattr(exc, "http_status", None)
+    return f"Stripe error{f' {status}' if status else ''}: {exc.user_message or 'unavailable'}"
