@@ -29,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         "when Slack is configured, else the offline sandbox.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    run = sub.add_parser("run", help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    run.add_argument(
+        "--mode",
+        choices=["auto", "http", "socket"],
+        default="auto",
+        help="auto: Socket Mode when SLACK_APP_TOKEN is set, else HTTP (the Procfile is explicit)",
+    )
     doctor = sub.add_parser("doctor", help="check every connection and print a checklist")
     doctor.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("settings", help="list every setting with its default")
@@ -61,6 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = args.command or ("run" if not settings.slack_problems() else "sandbox")
     if command == "run":
+        mode = getattr(args, "mode", "auto")
+        if mode == "http":
+            settings = settings.replace(slack_app_token=None)
+        elif mode == "socket" and not settings.slack_app_token:
+            print(
+                "billing-bot: SLACK_APP_TOKEN is not set: Socket Mode needs an app-level "
+                "token (xapp-…) with connections:write",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
         return run_bot(settings)
     if command == "doctor":
         return doctor(settings, as_json=args.json)
