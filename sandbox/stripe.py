@@ -435,7 +435,7 @@ class _State:
 def _stripe_error(status: int, error: dict[str, Any]) -> Any:
     from aiohttp import web
 
-    headers = {"Request-Id": "req_sandbox%012d" % random.randrange(10**12)}
+    headers = {"Request-Id": f"req_sandbox{random.randrange(10**12):012d}"}
     return web.json_response({"error": error}, status=status, headers=headers)
 
 
