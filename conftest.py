@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.salesforce",
     "tests.plugins.stripe",
     "tests.plugins.slack",
+    "tests.plugins.bot",
 ]

@@ -143,12 +143,9 @@ def serve_http(services, app) -> None:  # noqa: ANN001 - Services, slack_bolt.Ap
         return {"ok": True}
 
     server = make_server(wsgi_app(app, health), settings.host, settings.port)
-    signal.signal(signal.SIGTERM, lambda *_: server.close())
-    log.info("serving /slack/events on %s:%s", settings.host, settings.port)
-    try:
-        server.run()
-    finally:
-        server.close()
+    signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
+    log.info("serving /slack/events on %s:%s", settings.host, server.port)
+    server.serve_forever()
 
 
 def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,8 +51,44 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
     return [data]
 
 
-def make_server(app: Any, host: str, port: int, threads: int = 16) -> Any:
-    """A waitress server object (call .run() to serve, .close() to stop)."""
-    from waitress.server import create_server
+class HttpServer:
+    """waitress serving one WSGI app, stoppable from another thread.
 
-    return create_server(app, host=host, port=port, threads=threads, ident="billing-bot")
+    waitress's own `run()` loops until the process ends; a signal handler or a test needs to
+    stop it cleanly, so the loop here checks a flag between short polls and closes its own
+    sockets on the serving thread.
+    """
+
+    def __init__(self, app: Any, host: str, port: int, threads: int = 16):
+        from waitress.server import create_server
+
+        self._server = create_server(
+            app, host=host, port=port, threads=threads, ident="billing-bot"
+        )
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return self._server.effective_port
+
+    def serve_forever(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                self._server.asyncore.loop(timeout=0.2, map=self._server._map, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown()
+            self._server.close()
+            self._stopped.set()
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler on the serving thread itself."""
+        self._stopping.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
+        self._stopped.wait(timeout)
+
+
+def make_server(app: Any, host: str, port: int, threads: int = 16) -> HttpServer:
+    return HttpServer(app, host, port, threads)

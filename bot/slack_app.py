@@ -70,14 +70,20 @@ def request_key(body: dict[str, Any]) -> str | None:
     return None
 
 
-def build_app(services: Services, client: WebClient | None = None) -> App:
+def build_app(
+    services: Services,
+    client: WebClient | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> App:
+    """The app with every feature registered. Pass `executor` to own the listener threads
+    (tests shut them down between runs)."""
     settings = services.settings
     client = client or make_web_client(settings)
     app = App(
         signing_secret=settings.slack_signing_secret or "socket-mode",
         client=client,
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS),
+        listener_executor=executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS),
         # Retries and 429s are answered here; raising on unhandled requests would make
         # Slack retry them too.
         raise_error_for_unhandled_request=False,
