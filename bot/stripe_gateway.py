@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RATE_LIMIT_RETRIES = 3
+DELETED_EVENT_PAGES = 5
 
 
 class RateLimiter:
@@ -66,7 +67,15 @@ class StripeGateway:
     # --- StripePort -----------------------------------------------------------------------
 
     def customers(self, ids: Iterable[str]) -> dict[str, StripeCustomer]:
-        return self._many(ids, self._customer)
+        found = self._many(ids, self._customer)
+        missing = [i for i, c in found.items() if c.status is Found.MISSING]
+        if missing:
+            deleted = self._recently_deleted_customers(set(missing))
+            for customer_id in deleted:
+                found[customer_id] = StripeCustomer(
+                    customer_id, Found.DELETED, livemode=self.livemode
+                )
+        return found
 
     def payment_methods(self, ids: Iterable[str]) -> dict[str, StripePaymentMethod]:
         return self._many(ids, self._payment_method)
@@ -110,8 +119,7 @@ class StripeGateway:
             obj = self._retrieve(lambda: self.client.v1.customers.retrieve(customer_id))
         except stripe.InvalidRequestError as exc:
             if exc.http_status == 404:
-                # Real Stripe answers a deleted customer with 200 {deleted: true}; some
-                # stand-ins answer 404 for it too, which is all they let us know.
+                # Maybe deleted: `customers()` asks the event log before saying missing.
                 return StripeCustomer(customer_id, Found.MISSING)
             return StripeCustomer(customer_id, Found.UNAVAILABLE, error=_reason(exc))
         except stripe.StripeError as exc:
@@ -130,6 +138,30 @@ class StripeGateway:
             default_payment_method=default or data.get("default_source"),
             livemode=bool(data.get("livemode")),
         )
+
+    def _recently_deleted_customers(self, wanted: set[str]) -> set[str]:
+        """Which of these 404'd customers Stripe's event log says were deleted.
+
+        Stripe answers a deleted customer with `deleted: true`, but some stand-ins (localstripe)
+        answer 404, as for an id that never existed; the `customer.deleted` events (kept 30
+        days) still tell the two apart. Only asked when a 404 happened, and bounded.
+        """
+        deleted: set[str] = set()
+        params: dict[str, Any] = {"type": "customer.deleted", "limit": 100}
+        try:
+            for _ in range(DELETED_EVENT_PAGES):
+                page = self._retrieve(lambda p=dict(params): self.client.v1.events.list(params=p))
+                data = page.to_dict().get("data", [])
+                for event in data:
+                    obj = (event.get("data") or {}).get("object") or {}
+                    if obj.get("id") in wanted:
+                        deleted.add(obj["id"])
+                if deleted == wanted or not page.to_dict().get("has_more") or not data:
+                    break
+                params["starting_after"] = data[-1]["id"]
+        except stripe.StripeError as exc:
+            log.info("could not read Stripe's customer.deleted events: %s", _reason(exc))
+        return deleted
 
     def _payment_method(self, pm_id: str) -> StripePaymentMethod:
         try:
