@@ -25,22 +25,32 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RATE_LIMIT_RETRIES = 3
+# Calls let through at once before the average rate applies, so a lookup's customer and
+# payment methods go out together; should a burst meet Stripe's limit, its 429 is retried.
+BURST = 10
 DELETED_EVENT_PAGES = 5
 
 
 class RateLimiter:
-    """A token bucket: at most `rate` calls a second, shared by every thread."""
+    """At most `rate` calls a second on average, shared by every thread, with bursts of up to
+    `burst` calls at once (GCRA, the token bucket's arithmetic form).
 
-    def __init__(self, rate: float):
+    The burst is what keeps a lookup fast: one customer and five payment methods go out
+    together instead of 50 ms apart; a long cross-check still averages `rate`.
+    """
+
+    def __init__(self, rate: float, burst: int = 1):
         self.interval = 1.0 / rate
-        self._next = time.monotonic()
+        self.window = self.interval * max(burst - 1, 0)
+        self._tat = time.monotonic()  # theoretical arrival time of the next call
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
+            tat = max(self._tat, now)
+            start = max(now, tat - self.window)
+            self._tat = tat + self.interval
         if start > now:
             time.sleep(start - now)
 
@@ -60,7 +70,7 @@ class StripeGateway:
         )
         self.concurrency = settings.stripe_concurrency
         # Stay under Stripe's limit with room for the other tools that share the key.
-        self.limiter = RateLimiter(rate or (80.0 if self.livemode else 20.0))
+        self.limiter = RateLimiter(rate or (80.0 if self.livemode else 20.0), burst=BURST)
         self.calls = 0
         self._calls_lock = threading.Lock()
 
