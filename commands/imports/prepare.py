@@ -93,7 +93,7 @@ def prepare_import(
 
 
 def _chosen(scenario: Scenario) -> Detection:
-    return Detection(scenario, f"chosen: {DESCRIPTIONS[scenario]}")
+    return Detection(scenario, "it was chosen, not detected from the columns")
 
 
 def _header_problems(table: Table, match: HeaderMatch, scenario: Scenario) -> list[RowProblem]:

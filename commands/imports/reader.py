@@ -64,10 +64,7 @@ class Table:
 
 def read_table(data: bytes, limits: Limits) -> Table:
     """Decode, sniff and parse; raise FileRejected when there is nothing usable."""
-    if len(data) > limits.max_bytes:
-        raise FileRejected(
-            f"the file is {_size(len(data))}; the limit is {_size(limits.max_bytes)}"
-        )
+    check_size(len(data), limits)
     text, encoding, warnings = decode(data)
     if not text.strip():
         raise FileRejected("the file is empty")
@@ -82,6 +79,12 @@ def read_table(data: bytes, limits: Limits) -> Table:
         raise FileRejected("the file has a header but no rows")
     header = [cell.strip().lstrip("\ufeff").strip() for cell in header_record.cells]
     return Table(encoding, DELIMITERS[delimiter], header, header_record.line, rows, warnings)
+
+
+def check_size(size: int, limits: Limits) -> None:
+    """Refuse an oversized file by its size alone (callers check before downloading it)."""
+    if size > limits.max_bytes:
+        raise FileRejected(f"the file is {_size(size)}; the limit is {_size(limits.max_bytes)}")
 
 
 def decode(data: bytes) -> tuple[str, str, list[str]]:
