@@ -38,6 +38,12 @@ CODES: dict[str, tuple[Severity, str]] = {
         "The Stripe connector only charges payment methods with Active = true.",
     ),
     "invalid_boolean": (Severity.ERROR, "Use true or false."),
+    "invalid_value": (Severity.ERROR, "Use one of the values the message lists."),
+    "malformed_row": (
+        Severity.ERROR,
+        "Quote values that contain the delimiter, so each row has one value per column.",
+    ),
+    "value_too_long": (Severity.ERROR, "Shorten the value to what Salesforce accepts."),
     "duplicate_in_file": (Severity.ERROR, "Keep one row per account or token."),
     "account_not_found": (
         Severity.ERROR,
