@@ -85,6 +85,29 @@ CODES: dict[str, tuple[Severity, str]] = {
         "Attach the payment method to this Account's Stripe customer, or fix the Account's "
         "Stripe Customer ID.",
     ),
+    "stripe_customer_id_missing": (
+        Severity.ERROR,
+        "Put the customer's Stripe Customer ID (cus_…) in the Account's Stripe Customer ID field.",
+    ),
+    "stripe_name_mismatch": (
+        Severity.WARNING,
+        "Check that the Account points at the right Stripe customer, then align the names.",
+    ),
+    "stripe_unavailable": (
+        Severity.WARNING,
+        "Stripe could not be asked: try again in a minute; if it persists, run "
+        "`billing-bot doctor`.",
+    ),
+    "token_legacy": (
+        Severity.WARNING,
+        "card_/src_/ba_ tokens still charge but Stripe is retiring them: replace it with the "
+        "customer's pm_… payment method.",
+    ),
+    "ach_not_verified": (
+        Severity.ERROR,
+        "ACH methods created in the Payment Center always fail (Stripe needs a verification "
+        "step): create it again with the Account's New Payment Method ACH action.",
+    ),
     "card_expired": (Severity.ERROR, "Ask the customer for a new card."),
     "card_expiring": (Severity.WARNING, "The card expires within 30 days: ask for a new one."),
     "formula_injection": (
