@@ -212,7 +212,10 @@ class WsgiServer:
         self.port: int = self._server.server_port
         self.url: str = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"wsgi-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
+            name=f"wsgi-{self.port}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -1120,10 +1123,15 @@ class SlackApiServer:
         *,
         message_ts: str | None = None,
         thread_ts: str | None = None,
+        ack_pending: bool = False,
     ) -> str:
         """A ``response_url`` under the stand-in for an interaction by ``user`` in
         ``channel``; ``message_ts`` is the message the interaction came from (what
-        ``replace_original``/``delete_original`` act on). Usable 5 times, like Slack's."""
+        ``replace_original``/``delete_original`` act on). Usable 5 times, like Slack's.
+
+        ``ack_pending`` (slash commands): the command's ack body is still to come through
+        :meth:`deliver_ack`. Bolt may call ``respond()`` before the sender has read the ack,
+        so the two are ordered here as Slack orders them: ack first."""
         with self._cond:
             self._counter += 1
             key = f"{self._counter}/{secrets.token_hex(12)}"
@@ -1138,6 +1146,8 @@ class SlackApiServer:
                 "thread_ts": thread_ts,
                 "uses": 0,
                 "created": time.time(),
+                "ack_pending": ack_pending,
+                "ack_superseded": False,
             }
             return f"{self.base_url}/actions/{TEAM_ID}/{key}"
 
@@ -1320,15 +1330,18 @@ class SlackApiServer:
         timeout: float = 5.0,
         predicate: Callable[[ApiCall], bool] | None = None,
     ) -> list[ApiCall]:
-        """Block until at least ``count`` calls of ``method`` (matching ``predicate``) were
-        recorded; return all matching calls. Raises AssertionError naming what did arrive."""
+        """Block until at least ``count`` calls of ``method`` (matching ``predicate``) have
+        been answered (so their effect on the world is visible); return all of them. Raises
+        AssertionError naming the calls that did arrive."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 found = [
                     c
                     for c in self._calls
-                    if c.method == method and (predicate is None or predicate(c))
+                    if c.method == method
+                    and c.status is not None
+                    and (predicate is None or predicate(c))
                 ]
                 if len(found) >= count:
                     return found
@@ -2132,17 +2145,27 @@ class SlackApiServer:
         self._finish(call, 200, "ok")
         return Response("ok", content_type="text/plain; charset=utf-8")
 
-    def deliver_ack(self, response_url: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    def deliver_ack(
+        self, response_url: str, payload: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
         """Show a slash command's ack body the way Slack does: as a message from the app,
-        ephemeral unless ``response_type`` is ``in_channel``. It is tied to the command's
-        ``response_url``, so a later ``replace_original`` there replaces it. Does not count
-        as one of the URL's five uses and is not added to :attr:`responses`."""
+        ephemeral unless ``response_type`` is ``in_channel`` (``None``: an empty ack, nothing
+        shown). It is tied to the command's ``response_url``, so a later ``replace_original``
+        there replaces it; if such a replacement already arrived (Bolt's listener can be
+        quicker than the sender), the ack is not shown at all. Does not count as one of the
+        URL's five uses and is not added to :attr:`responses`."""
         key = response_url.split(f"/actions/{TEAM_ID}/", 1)[-1]
         with self._cond:
             info = self._response_urls.get(key)
             if info is None:
                 return None
+            info["ack_pending"] = False
+            if not payload or info["ack_superseded"]:
+                return None
+            earlier = info["message_ts"]
             _, msg = self._apply_response_locked(info, payload)
+            if earlier is not None:
+                info["message_ts"] = earlier  # responses already own the URL's "original"
             return _public(msg) if msg else None
 
     def _apply_response_locked(
@@ -2182,6 +2205,8 @@ class SlackApiServer:
             original["_seq"] = self._touch()
             self._changed()
             return "replace", original
+        if _truthy(payload.get("replace_original")) and info.get("ack_pending"):
+            info["ack_superseded"] = True  # it replaces the ack Slack would have shown first
         # A new message: ephemeral unless response_type is in_channel (Slack's default).
         in_channel = payload.get("response_type") == "in_channel"
         extra: dict[str, Any] = (
