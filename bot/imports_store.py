@@ -26,6 +26,7 @@ from sqlite_utils.db import NotFoundError
 
 from bot.storage import Storage, dumps, transaction
 from commands.imports.approval import RequestFacts, Status
+from commands.imports.results import PlannedRow
 from commands.imports.run import RunRow, StepState
 
 migrations = Migrations("imports")
@@ -75,6 +76,7 @@ def m001_import_tables(db: Database) -> None:
             "state": str,  # pending, sending, created, updated, skipped, failed, rejected
             "account_action": str,
             "account_id": str,
+            "account_key": str,
             "account_fields": str,
             "stripe_customer_id": str,
             "account_state": str,
@@ -85,8 +87,7 @@ def m001_import_tables(db: Database) -> None:
             "batch": str,
             "job_id": str,
             "error": str,
-            "cells": str,  # the row as uploaded, JSON {header: value}
-            "problems": str,  # validation problems, JSON
+            "planned": str,  # the validated row and its problems, JSON (PlannedRow)
         },
         pk=("request_id", "line"),
         foreign_keys=[("request_id", "import_requests", "id")],
@@ -96,11 +97,10 @@ def m001_import_tables(db: Database) -> None:
 
 @dataclass(frozen=True)
 class StoredRow:
-    """A row with what was uploaded, for result CSVs."""
+    """A row's journal entry with the validated row it came from (for the result CSVs)."""
 
     run: RunRow
-    cells: dict[str, str]
-    problems: list[dict[str, Any]]
+    planned: PlannedRow
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,7 @@ def _row_values(row: RunRow) -> dict[str, Any]:
         "state": row.state.value,
         "account_action": row.account_action,
         "account_id": row.account_id,
+        "account_key": row.account_key,
         "account_fields": dumps(row.account_fields),
         "stripe_customer_id": row.stripe_customer_id,
         "account_state": row.account_state.value,
@@ -200,6 +201,7 @@ def _run_row(row: dict[str, Any]) -> RunRow:
         line=row["line"],
         account_action=row["account_action"] or "none",
         account_id=row["account_id"] or None,
+        account_key=row["account_key"] or None,
         account_fields=json.loads(row["account_fields"] or "{}"),
         stripe_customer_id=row["stripe_customer_id"] or None,
         account_state=StepState(row["account_state"]),
@@ -292,8 +294,7 @@ class ImportStore:
                         "request_id": request_id,
                         "line": stored.run.line,
                         **_row_values(stored.run),
-                        "cells": dumps(stored.cells),
-                        "problems": dumps(stored.problems),
+                        "planned": dumps(stored.planned.to_dict()),
                     }
                     for stored in rows
                 ),
@@ -426,9 +427,7 @@ class ImportStore:
 
     def rows(self, request_id: int) -> list[StoredRow]:
         return [
-            StoredRow(
-                _run_row(r), json.loads(r["cells"] or "{}"), json.loads(r["problems"] or "[]")
-            )
+            StoredRow(_run_row(r), PlannedRow.from_dict(json.loads(r["planned"])))
             for r in self.db["import_rows"].rows_where(
                 "request_id = ?", [request_id], order_by="line"
             )

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from commands.errors import SalesforceError
+from commands.imports import Action, PlannedRow, RowStatus
+from commands.imports.crosscheck import AccountRecord, PaymentMethodRecord
 from commands.imports.run import (
-    ExistingPaymentMethod,
     ImportRun,
     Op,
     RowState,
@@ -23,6 +24,7 @@ from commands.imports.run import (
     StepState,
     WriteBatch,
     WriteResult,
+    run_row,
 )
 
 
@@ -91,21 +93,22 @@ class FakeWriter:
     def settle_job(self, job_id: str) -> None:
         self.settled.append(job_id)
 
-    def accounts_by_stripe_id(self, stripe_ids: Sequence[str]) -> dict[str, list[str]]:
+    def accounts_by_stripe_id(self, stripe_ids: Sequence[str]) -> dict:
         self.reads += 1
-        found: dict[str, list[str]] = {}
+        found: dict[str, list[AccountRecord]] = {}
         for account_id, acc in self.org.accounts.items():
             if acc.get("Stripe") in stripe_ids:
-                found.setdefault(acc["Stripe"], []).append(account_id)
+                record = AccountRecord(account_id, acc["Name"], acc["Stripe"])
+                found.setdefault(acc["Stripe"], []).append(record)
         return found
 
     def payment_methods_by_token(self, tokens: Sequence[str]) -> dict:
         self.reads += 1
-        found: dict[str, list[ExistingPaymentMethod]] = {}
+        found: dict[str, list[PaymentMethodRecord]] = {}
         for pm_id, pm in self.org.payment_methods.items():
             if pm["Token"] in tokens:
                 found.setdefault(pm["Token"], []).append(
-                    ExistingPaymentMethod(pm_id, pm["blng__Account__c"])
+                    PaymentMethodRecord(pm_id, pm["blng__Account__c"], pm["Token"])
                 )
         return found
 
@@ -130,6 +133,7 @@ def new_customer(line: int, stripe_id: str | None = None, token: str | None = No
     return RunRow(
         line=line,
         account_action="create",
+        account_key=stripe_id,
         account_fields={"Name": f"Customer {line}", "Stripe": stripe_id},
         stripe_customer_id=stripe_id,
         account_state=StepState.PENDING,
@@ -159,7 +163,7 @@ def run(rows: list[RunRow], writer: FakeWriter, **options) -> tuple:
     opts = no_sleep()
     for key, value in options.items():
         setattr(opts, key, value)
-    summary = ImportRun(journal, writer, opts).run()
+    summary = ImportRun(journal, writer, writer, opts).run()
     return summary, journal
 
 
@@ -192,7 +196,7 @@ def test_batches_hold_at_most_200_records_and_state_is_stored_before_each_send()
         seen_in_journal.append(",".join(sorted(states)))
 
     writer.before_write = check
-    ImportRun(journal, writer, no_sleep()).run()
+    ImportRun(journal, writer, writer, no_sleep()).run()
 
     assert [len(b.records) for b in writer.batches] == [200, 200, 50]
     assert seen_in_journal == ["sending", "sending", "sending"]
@@ -243,11 +247,11 @@ def test_resume_after_a_crash_mid_batch_settles_sending_rows_by_reading_back():
 
     writer.before_write = crash_after_commit
     with pytest.raises(Crash):
-        ImportRun(journal, writer, no_sleep()).run()
+        ImportRun(journal, writer, writer, no_sleep()).run()
     assert {r.state for r in journal.rows.values()} == {RowState.SENDING}
 
     writer.before_write = None
-    summary = ImportRun(journal, writer, no_sleep()).run()
+    summary = ImportRun(journal, writer, writer, no_sleep()).run()
 
     tokens = [pm["Token"] for pm in org.payment_methods.values()]
     assert sorted(tokens) == sorted(set(tokens)) and len(tokens) == 4  # zero duplicates
@@ -294,6 +298,50 @@ def test_rows_sharing_a_new_account_create_it_once():
     assert len(org.accounts) == 1
     assert {pm["blng__Account__c"] for pm in org.payment_methods.values()} == set(org.accounts)
     assert summary.counts["created"] == 2
+
+
+def test_a_row_naming_an_account_another_row_creates_is_linked_to_it():
+    org = FakeOrg()
+    writer = FakeWriter(org)
+    sibling = new_customer(3, "cus_same", "pm_b")
+    sibling.account_action, sibling.account_state, sibling.account_fields = (
+        "none",
+        StepState.NONE,
+        {},
+    )
+    summary, journal = run([new_customer(2, "cus_same", "pm_a"), sibling], writer)
+
+    (account_id,) = org.accounts
+    assert journal.rows[3].account_id == account_id
+    assert {pm["blng__Account__c"] for pm in org.payment_methods.values()} == {account_id}
+    assert summary.counts["created"] == 2
+
+
+def test_planned_rows_become_pending_writes():
+    planned = PlannedRow(
+        line=2,
+        status=RowStatus.OK,
+        account_action=Action.CREATE,
+        account_id=None,
+        account_fields={"Name": "Acme", "Stripe_Customer_Id__c": "cus_1"},
+        payment_method_action=Action.CREATE,
+        payment_method_fields={"blng__PaymentGatewayToken__c": "pm_1", "blng__Active__c": True},
+        account_key="cus_1",
+        source={},
+    )
+    row = run_row(
+        planned, stripe_field="Stripe_Customer_Id__c", token_field="blng__PaymentGatewayToken__c"
+    )
+    assert (row.account_state, row.payment_method_state) == (StepState.PENDING, StepState.PENDING)
+    assert (row.stripe_customer_id, row.token, row.account_key) == ("cus_1", "pm_1", "cus_1")
+
+    planned.status = RowStatus.REJECTED
+    rejected = run_row(planned, stripe_field="Stripe_Customer_Id__c", token_field="x")
+    assert rejected.state is RowState.REJECTED and not rejected.writes
+    planned.status = RowStatus.SKIP
+    planned.account_action = planned.payment_method_action = Action.NONE
+    skipped = run_row(planned, stripe_field="Stripe_Customer_Id__c", token_field="x")
+    assert skipped.state is RowState.SKIPPED and not skipped.writes
 
 
 def test_a_record_salesforce_rejects_fails_its_row_only():
@@ -427,7 +475,7 @@ def test_progress_is_reported_after_each_batch():
     writer = FakeWriter(org)
     seen = []
     journal = MemoryJournal([pm_only(line, account) for line in range(2, 402)])
-    ImportRun(journal, writer, no_sleep(), on_progress=seen.append).run()
+    ImportRun(journal, writer, writer, no_sleep(), on_progress=seen.append).run()
 
     assert [p.done for p in seen] == [200, 400]
     assert seen[-1].total == 400 and seen[-1].counts["created"] == 400

@@ -13,6 +13,7 @@ import pytest
 
 from bot.imports_store import LEASE_SECONDS, ImportStore, StoredRow, runner_identity
 from bot.storage import Storage
+from commands.imports import Action, PlannedRow, RowStatus
 from commands.imports.approval import Status, expiry
 from commands.imports.run import RowState, RunRow, StepState
 
@@ -34,12 +35,26 @@ def approved_request(store: ImportStore, rows: list[RunRow]) -> int:
         note="",
         report={"scenario": "payment-methods"},
         reply_channel="C1",
-        rows=[StoredRow(r, {"Payment Gateway Token": r.token or ""}, []) for r in rows],
+        rows=[StoredRow(r, planned(r)) for r in rows],
         created_at=NOW,
         expires_at=expiry(NOW, 24),
     )
     store.decide(request_id, Status.APPROVED, decided_by="U_APP", decided_at=NOW)
     return request_id
+
+
+def planned(row: RunRow) -> PlannedRow:
+    return PlannedRow(
+        line=row.line,
+        status=RowStatus.REJECTED if row.rejected else RowStatus.OK,
+        account_action=Action.NONE,
+        account_id=row.account_id,
+        account_fields={},
+        payment_method_action=Action.CREATE,
+        payment_method_fields=row.payment_method_fields or {},
+        account_key=row.account_id,
+        source={"Payment Gateway Token": row.token or ""},
+    )
 
 
 def pm_row(line: int) -> RunRow:
@@ -70,7 +85,7 @@ def test_rows_round_trip_through_the_journal(store):
     assert again[0].payment_method_id == "a0M000000000001AAA" and again[0].batch == "b1"
     assert again[0].payment_method_fields == {"blng__PaymentGatewayToken__c": "pm_2"}
     assert store.state_counts(request_id) == {"created": 1, "pending": 1, "rejected": 1}
-    assert store.rows(request_id)[1].cells == {"Payment Gateway Token": "pm_3"}
+    assert store.rows(request_id)[1].planned.source == {"Payment Gateway Token": "pm_3"}
 
 
 def test_only_one_runner_claims_an_approved_import(store):

@@ -29,12 +29,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
 from commands.errors import SalesforceError
+from commands.imports.crosscheck import AccountRecord, PaymentMethodRecord
+from commands.imports.results import Action, PlannedRow, RowStatus
 
 COLLECTION_SIZE = 200  # sObject Collections' limit per call
 BULK_JOB_SIZE = 10_000  # rows per Bulk API 2.0 job: progress and journal granularity
@@ -78,13 +80,15 @@ class Op(StrEnum):
 class RunRow:
     """One line of the file and where each of its writes stands.
 
-    `account_fields` and `payment_method_fields` are Salesforce field values; a payment method
-    whose Account is created in the same run gets `blng__Account__c` once that Id is known.
+    `account_fields` and `payment_method_fields` are Salesforce field values. An Account is
+    written by one row only; the other rows naming it (same `account_key`) have
+    `account_action` none, and their payment methods get its Id once it is known.
     """
 
     line: int
     account_action: str = "none"  # create | update | none
     account_id: str | None = None
+    account_key: str | None = None  # rows naming the same Account share it
     account_fields: dict[str, Any] = field(default_factory=dict)
     stripe_customer_id: str | None = None
     account_state: StepState = StepState.NONE
@@ -126,6 +130,28 @@ class RunRow:
         self.error = f"{self.error}; {text}" if self.error else text
 
 
+def run_row(planned: PlannedRow, *, stripe_field: str, token_field: str) -> RunRow:
+    """The journal's starting point for one planned row: every write it asks for is pending.
+    `stripe_field` and `token_field` are the org's API names (read-back looks them up)."""
+    ok = planned.status is RowStatus.OK
+    account_action = planned.account_action.value if ok else "none"
+    writes_pm = ok and planned.payment_method_action is Action.CREATE
+    pm_fields = dict(planned.payment_method_fields) if writes_pm else None
+    return RunRow(
+        line=planned.line,
+        account_action=account_action,
+        account_id=planned.account_id,
+        account_key=planned.account_key,
+        account_fields=dict(planned.account_fields) if ok else {},
+        stripe_customer_id=planned.account_fields.get(stripe_field) or None,
+        account_state=StepState.PENDING if account_action != "none" else StepState.NONE,
+        payment_method_fields=pm_fields,
+        token=(pm_fields or {}).get(token_field) or None,
+        payment_method_state=StepState.PENDING if writes_pm else StepState.NONE,
+        rejected=planned.status is RowStatus.REJECTED,
+    )
+
+
 @dataclass(frozen=True)
 class WriteBatch:
     batch_id: str
@@ -143,14 +169,8 @@ class WriteResult:
     error: str = ""
 
 
-@dataclass(frozen=True)
-class ExistingPaymentMethod:
-    id: str
-    account_id: str
-
-
 class ImportWriter(Protocol):
-    """Writes batches and reads back what Salesforce holds (the bot implements it)."""
+    """Writes batches (the bot implements it over sObject Collections and Bulk API 2.0)."""
 
     def write(self, batch: WriteBatch, on_job: Callable[[str], None]) -> list[WriteResult | None]:
         """One result per record, in order; None where a bulk job left the record
@@ -162,13 +182,15 @@ class ImportWriter(Protocol):
         was never closed), so that reading back what it wrote gives a final answer."""
         ...
 
-    def accounts_by_stripe_id(self, stripe_ids: Sequence[str]) -> dict[str, list[str]]:
-        """Stripe Customer ID -> Ids of the Accounts that carry it."""
-        ...
+
+class WrittenRecords(Protocol):
+    """What Salesforce holds, read back by key (`ImportDirectory` answers both)."""
+
+    def accounts_by_stripe_id(self, ids: Collection[str]) -> dict[str, list[AccountRecord]]: ...
 
     def payment_methods_by_token(
-        self, tokens: Sequence[str]
-    ) -> dict[str, list[ExistingPaymentMethod]]: ...
+        self, tokens: Collection[str]
+    ) -> dict[str, list[PaymentMethodRecord]]: ...
 
 
 class ImportJournal(Protocol):
@@ -293,11 +315,13 @@ class ImportRun:
         self,
         journal: ImportJournal,
         writer: ImportWriter,
+        records: WrittenRecords,
         options: RunOptions | None = None,
         on_progress: Callable[[RunProgress], None] | None = None,
     ):
         self.journal = journal
         self.writer = writer
+        self.records = records
         self.options = options or RunOptions()
         self.on_progress = on_progress or (lambda progress: None)
         self.rows: list[RunRow] = []
@@ -341,13 +365,22 @@ class ImportRun:
         return list(groups.values())
 
     def _link_payment_methods(self) -> None:
-        """Give each waiting payment method its Account's Id, or fail it with the reason its
-        Account is missing."""
+        """Give each waiting payment method its Account's Id (from the row that wrote the
+        Account, for rows sharing it), or fail it with the reason its Account is missing."""
+        writers = {r.account_key: r for r in self.rows if r.account_action != "none"}
         changed = []
         for row in self.rows:
             if row.payment_method_state not in _OPEN:
                 continue
-            if row.account_state is StepState.FAILED or not row.account_id:
+            owner = row if row.account_action != "none" else writers.get(row.account_key)
+            if owner is None:  # the Account was there before the run
+                linked = bool(row.account_id)
+            else:
+                linked = owner.account_state is not StepState.FAILED and bool(owner.account_id)
+                if linked and row.account_id != owner.account_id:
+                    row.account_id = owner.account_id
+                    changed.append(row)
+            if not linked:
                 row.payment_method_state = StepState.FAILED
                 row.note("payment method: not created, because its Account was not written")
                 changed.append(row)
@@ -433,12 +466,12 @@ class ImportRun:
                 unit.set(StepState.PENDING)
         elif op is Op.ACCOUNT_CREATE:
             found = self._call(
-                lambda: self.writer.accounts_by_stripe_id([u.key for u in open_units])
+                lambda: self.records.accounts_by_stripe_id([u.key for u in open_units])
             )
             settled = [u for u in open_units if _settle_account(u, found.get(u.key, []))]
         else:
             found = self._call(
-                lambda: self.writer.payment_methods_by_token([u.key for u in open_units])
+                lambda: self.records.payment_methods_by_token([u.key for u in open_units])
             )
             settled = [u for u in open_units if _settle_payment_method(u, found.get(u.key, []))]
         if settled:
@@ -470,9 +503,10 @@ def _key(row: RunRow, op: Op) -> str:
     return row.token or f"line {row.line}"
 
 
-def _settle_account(unit: _Unit, ids: list[str]) -> bool:
+def _settle_account(unit: _Unit, found: list[AccountRecord]) -> bool:
     """Returns True when the unit changed state."""
     sending = unit.state is StepState.SENDING
+    ids = [account.id for account in found]
     if len(ids) > 1:
         unit.set(
             StepState.FAILED,
@@ -489,7 +523,7 @@ def _settle_account(unit: _Unit, ids: list[str]) -> bool:
     return True
 
 
-def _settle_payment_method(unit: _Unit, found: list[ExistingPaymentMethod]) -> bool:
+def _settle_payment_method(unit: _Unit, found: list[PaymentMethodRecord]) -> bool:
     sending = unit.state is StepState.SENDING
     account_id = unit.lead.account_id
     ours = [pm for pm in found if pm.account_id == account_id]
