@@ -662,7 +662,7 @@ class SlackApiServer:
                 deleted=deleted,
             )
             for ch in channels:
-                c = self._channels[self._resolve_channel(ch)]
+                c = self._channels[self._channel_ref(ch)]
                 if uid not in c["_members"]:
                     c["_members"].append(uid)
                     c["num_members"] = len(c["_members"])
@@ -737,9 +737,21 @@ class SlackApiServer:
             return [_public(c) for c in self._channels.values()]
 
     def channel_id(self, name_or_id: str) -> str:
-        """Resolve ``#billing-support``, ``billing-support`` or an ID to the channel ID."""
+        """Resolve ``#billing-support``, ``billing-support``, a channel ID, or a user ID (the
+        bot's DM with that user) to the channel ID; KeyError if there is no such channel."""
         with self._cond:
-            return self._resolve_channel(name_or_id)
+            return self._channel_ref(name_or_id)
+
+    def _channel_ref(self, ref: str) -> str:
+        """The public methods' resolver: like the Web API's, plus user IDs for DMs."""
+        if ref in self._users:
+            cid = self._open_dm_locked(ref)
+            self._changed()
+            return cid
+        try:
+            return self._resolve_channel(ref)
+        except _ApiError:
+            raise KeyError(f"no channel {ref!r}") from None
 
     def _resolve_channel(self, ref: str | None) -> str:
         if not ref:
@@ -871,11 +883,7 @@ class SlackApiServer:
         which then delivers the matching ``message`` event to the bot.
         """
         with self._cond:
-            cid = (
-                self._resolve_channel(channel)
-                if not channel.startswith("U")
-                else self._open_dm_locked(channel)
-            )
+            cid = self._channel_ref(channel)
             msg: dict[str, Any] = {
                 "type": "message",
                 "user": user,
@@ -904,7 +912,7 @@ class SlackApiServer:
         recipient or ``include_ephemeral`` is set; they carry ``is_ephemeral`` and
         ``visible_to``."""
         with self._cond:
-            cid = self._resolve_channel(channel)
+            cid = self._channel_ref(channel)
             out = []
             for m in self._messages.get(cid, []):
                 if m.get("_deleted"):
@@ -921,14 +929,14 @@ class SlackApiServer:
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """One message by channel and ts (ephemeral ones too), or None."""
         with self._cond:
-            m = self._find_message(self._resolve_channel(channel), ts)
+            m = self._find_message(self._channel_ref(channel), ts)
             return _public(m) if m is not None else None
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """The parent message then its replies, oldest first (what conversations.replies
         returns)."""
         with self._cond:
-            cid = self._resolve_channel(channel)
+            cid = self._channel_ref(channel)
             out = [
                 _public(m)
                 for m in self._messages.get(cid, [])
@@ -943,7 +951,7 @@ class SlackApiServer:
     ) -> list[dict[str, Any]]:
         """Ephemeral messages, optionally only those in ``channel`` / for ``user``."""
         with self._cond:
-            cids = [self._resolve_channel(channel)] if channel else list(self._messages)
+            cids = [self._channel_ref(channel)] if channel else list(self._messages)
             return [
                 _public(m)
                 for cid in cids
@@ -2287,8 +2295,8 @@ class SlackApiServer:
         if m and request.method == "GET":
             try:
                 msgs = self.messages(m.group(1), visible_to=args.get("user") or None)
-            except _ApiError as e:
-                return self._json({"ok": False, "error": e.error}, status=404)
+            except KeyError:
+                return self._json({"ok": False, "error": "channel_not_found"}, status=404)
             return self._json({"ok": True, "messages": msgs})
         if sub == "files" and request.method == "POST":
             name = args.get("name") or "upload.csv"

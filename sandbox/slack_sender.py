@@ -258,11 +258,7 @@ class SlackSender:
     def _channel_obj(self, channel: str) -> dict[str, str]:
         cid, name = channel, channel
         if self.api is not None:
-            cid = (
-                self.api.channel_id(channel)
-                if not channel.startswith("U")
-                else self.api.dm_channel(channel)
-            )
+            cid = self.api.channel_id(channel)
             for c in self.api.channels():
                 if c["id"] == cid:
                     name = "directmessage" if c.get("is_im") else str(c.get("name", cid))
@@ -515,8 +511,8 @@ class SlackSender:
         if key == "selected_options":
             items = v if isinstance(v, list) else [v]
             return {"type": etype, key: [_option_for(el, x) for x in items]}
-        if key.endswith("s") and key != "value" and not isinstance(v, list):
-            v = [v]
+        if key.startswith("selected_") and key.endswith("s") and not isinstance(v, list):
+            v = [v]  # multi-selects take lists
         return {"type": etype, key: v}
 
     def view_submission(
@@ -588,9 +584,9 @@ class SlackSender:
             self.api.close_view(view_id)
 
     def view_closed(self, user: str, view: dict[str, Any], **opts: Any) -> SlackHttpResult:
-        """``user`` cancels a modal. The modal closes; Slack only sends ``view_closed`` when
-        the view has ``notify_on_close``, and so does this method (else returns None-like
-        result with status 0)."""
+        """``user`` cancels a modal: it closes in the stand-in. Like Slack, a ``view_closed``
+        request is sent only when the view has ``notify_on_close``; otherwise nothing is sent
+        and the result has status 0."""
         current = (self.api.view(view["id"]) if self.api is not None else None) or view
         if self.api is not None:
             self.api.close_view(view["id"])

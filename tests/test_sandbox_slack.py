@@ -166,6 +166,9 @@ def test_post_by_channel_name_and_to_a_user(slack_api: SlackApiServer, client: W
     assert dm["channel"].startswith("D")
     assert client.conversations_open(users=REQUESTER)["channel"]["id"] == dm["channel"]
     assert [m["text"] for m in slack_api.messages(dm["channel"])] == ["psst"]
+    assert slack_api.messages(REQUESTER) == slack_api.messages(dm["channel"])  # user ID: DM
+    with pytest.raises(KeyError):
+        slack_api.messages("C0NOPE")
 
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
