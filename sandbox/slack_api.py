@@ -15,6 +15,18 @@ can render it (``GET /_sandbox/state``).
 Response shapes follow Slack's documentation: every Web API answer is
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` with HTTP 200, except rate limits
 (HTTP 429 with ``Retry-After``) and injected faults.
+
+HTTP routes (all on 127.0.0.1):
+
+- ``POST /api/<method>``: the Web API (form, multipart or JSON body; Bearer token).
+- ``POST /upload/v1/<key>``: the upload URL handed out by ``files.getUploadURLExternal``.
+- ``GET /files-pri/T0001-<file id>/[download/]<name>``: file bytes, for the bot token only;
+  anyone else is redirected to ``/signin`` (an HTML page), as Slack does.
+- ``POST /actions/T0001/<n>/<secret>``: response URLs (Bolt's ``respond()``).
+- For the browser page: ``GET /_sandbox/state?since=<seq>&user=<id>``,
+  ``GET /_sandbox/channels/<id>/messages?user=<id>``, ``POST /_sandbox/files?name=&user=``
+  (raw body: a person uploads a file), ``GET /_sandbox/files/<id>`` (a person downloads it),
+  ``POST /_sandbox/views/<id>/close`` (a person cancels a modal).
 """
 
 from __future__ import annotations
@@ -2303,6 +2315,19 @@ class SlackApiServer:
             user = args.get("user") or REQUESTER
             f = self.add_file(request.get_data(), name, args.get("filetype") or None, user)
             return self._json({"ok": True, "file": f})
+        m = re.match(r"^files/(F[0-9A-Z]+)$", sub)
+        if m and request.method == "GET":
+            # The page plays a signed-in person (Slack's session cookie), so it gets files
+            # here; url_private_download stays bot-token-only for the bot under test.
+            with self._cond:
+                f = self._files.get(m.group(1))
+                data = self._file_data.get(m.group(1))
+            if f is None or data is None:
+                return self._json({"ok": False, "error": "file_not_found"}, status=404)
+            disposition = f'attachment; filename="{_slug(f["name"])}"'
+            return Response(
+                data, content_type=f["mimetype"], headers={"Content-Disposition": disposition}
+            )
         m = re.match(r"^views/([^/]+)/close$", sub)
         if m and request.method == "POST":
             self.close_view(m.group(1))

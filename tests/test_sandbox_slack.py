@@ -483,6 +483,9 @@ def test_state_api_for_the_browser_page(slack_api: SlackApiServer, client: WebCl
     with urllib.request.urlopen(req, timeout=10) as resp:
         uploaded = json.loads(resp.read())["file"]
     assert uploaded["name"] == "a.csv" and slack_api.file_content(uploaded["id"]) == CSV
+    # the page (a signed-in person) downloads files from its own route
+    with urllib.request.urlopen(f"{slack_api.base_url}/_sandbox/files/{uploaded['id']}") as resp:
+        assert resp.read() == CSV
 
 
 def test_reset_restores_the_default_world(slack_api: SlackApiServer, client: WebClient) -> None:
