@@ -51,16 +51,14 @@ def check_salesforce(settings: Settings) -> Check:
     problems = settings.salesforce_problems()
     if problems:
         return Check("Salesforce", False, "not configured", problems)
+    from bot.salesforce.billing_config import billing_config_records
     from bot.salesforce.client import SalesforceClient
 
     client = SalesforceClient(settings)
     try:
         field = client.stripe_customer_field
         hints = [f"Stripe Customer ID field on Account: {field}"]
-        records = client.query_list(
-            "SELECT Id, Name, blng__NumberValue__c, blng__StringValue__c, "
-            "blng__Description__c FROM blng__BillingConfig__c"
-        )
+        records = billing_config_records(client)
     except UpstreamError as exc:
         return Check("Salesforce", False, exc.message)
     batch = find_batch_size(records, settings.sf_batch_size_setting)

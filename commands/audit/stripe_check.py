@@ -72,9 +72,12 @@ def check_stripe(
     else:
         _cross_check(rows, stripe, source, tally)
     if 0 < sample < rows.count:
-        scope = f"a sample of {sample:,} of {rows.count:,} payment methods (AUDIT_STRIPE_SAMPLE)"
+        scope = (
+            f"checked a sample of {sample:,} of {rows.count:,} payment methods "
+            "(AUDIT_STRIPE_SAMPLE)"
+        )
     else:
-        scope = f"all {rows.count:,} payment methods"
+        scope = f"checked all {rows.count:,} payment methods"
     return [_result(code, tally, scope) for code in STRIPE_CODES]
 
 
