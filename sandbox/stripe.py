@@ -661,13 +661,18 @@ async def _serve(app: Any, sock: socket.socket, api_key: str, exit_on_stdin_eof:
         except (NotImplementedError, RuntimeError):  # not the main thread / no Unix signals
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     if exit_on_stdin_eof:
-        def watch_stdin() -> None:
-            with contextlib.suppress(OSError, ValueError):
-                while sys.stdin.buffer.read(4096):
-                    pass
-            loop.call_soon_threadsafe(stop.set)
+        # The parent holds the other end of this pipe: EOF means it is gone. Watched by the
+        # event loop on the raw fd (a thread blocked in a buffered read would hold up exit).
+        def on_stdin() -> None:
+            try:
+                data = os.read(0, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                loop.remove_reader(0)
+                stop.set()
 
-        threading.Thread(target=watch_stdin, daemon=True).start()
+        loop.add_reader(0, on_stdin)
 
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
