@@ -47,8 +47,8 @@ def test_unknown_subcommand_gets_help_not_silence(slack_bot: RunningBot) -> None
     text = body.json()["text"]
     assert "I don't know the command “frobnicate”" in text
     assert "• customer:" in text
-    rows = recent_commands(slack_bot.services.db)
-    assert rows[0]["outcome"] == "unknown_subcommand"
+    row = slack_bot.slack.wait_until(lambda: recent_commands(slack_bot.services.db))[0]
+    assert (row["command"], row["outcome"]) == ("frobnicate", "unknown_subcommand")
 
 
 def test_unauthorised_user_is_refused_politely_and_logged(slack_bot: RunningBot) -> None:
