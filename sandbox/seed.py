@@ -923,8 +923,7 @@ def seed(
             "id": sf_account[acct.key],
             "role": acct.role,
             "stripe_customer_id": acct.stripe_id,
-            "stripe_customer_real": acct.real_customer if acct.customer != "shared"
-            else refs[acct.cref],
+            "stripe_customer_real": acct.real_customer,
             "payment_methods": [_pm_info(p, sf_pm[p.key], stripe_gateway) for p in acct.pms],
         }
         if acct.named in PAIRED_KEYS:
@@ -932,7 +931,7 @@ def seed(
         else:
             named[acct.named] = info
 
-    stripe_objects = Counter(ref.split(":", 1)[0] for ref in refs)
+    tokens = [p.token or "" for a in planned for p in a.pms]
     report = SeedReport(
         accounts_requested=accounts,
         today=today,
@@ -958,10 +957,11 @@ def seed(
             "blng__BillingConfig__c": len(config_ids),
             "blng__PaymentTransaction__c": len(tx_ids),
             "blng__Invoice__c": len(invoice_ids),
-            "stripe_customers": stripe_objects["c"] + stripe_objects["o"]
-            - sum(1 for a in planned if a.customer == "shared"),
-            "stripe_payment_objects": stripe_objects["p"],
-            "stripe_tokens": stripe_objects["t"],
+            "stripe_customers": len(truth.customers),
+            "stripe_customers_deleted": len(truth.deleted),
+            "stripe_payment_methods": sum(1 for t in truth.attached_to if t.startswith("pm_")),
+            "stripe_legacy_cards": sum(1 for t in truth.attached_to if t.startswith("card_")),
+            "stripe_unused_tokens": sum(1 for t in tokens if t.startswith("tok_")),
         },
         timings={
             "stripe_s": round(stripe_done - started, 3),
