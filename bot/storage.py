@@ -25,7 +25,7 @@ from commands.ids import mask_token
 migrations = Migrations("billing-bot-core")
 
 # Modules that define a module-level `migrations` set, applied in this order.
-MIGRATION_MODULES = ["bot.storage", "bot.imports_store", "bot.audit_store"]
+MIGRATION_MODULES = ["bot.storage", "bot.imports_store", "bot.audit_store", "bot.lookups_store"]
 
 _lock = threading.Lock()
 

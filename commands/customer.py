@@ -265,16 +265,17 @@ def problem_lines(problems: list[Problem], indent: str = "  ") -> list[str]:
 
 
 def describe_stripe(match: AccountMatch) -> str:
+    """One sentence on Stripe's side of the Account."""
     side = match.stripe
     if side.status == "found":
         parts = [f"“{side.name}”" if side.name else "no name", side.email or "no e-mail"]
         default = side.default_payment_method or "none"
-        return "in Stripe: " + ", ".join(parts) + f", default payment method {default}"
+        return "Found in Stripe: " + ", ".join(parts) + f", default payment method {default}"
     return {
-        "deleted": "deleted in Stripe",
-        "missing": "not found in Stripe",
+        "deleted": "Deleted in Stripe",
+        "missing": "Not found in Stripe",
         "unavailable": "Stripe unavailable: could not check",
-        "not_checked": "not checked in Stripe",
+        "not_checked": "Not checked in Stripe",
     }.get(side.status, side.status)
 
 
@@ -283,7 +284,8 @@ def render_text(result: CustomerResult) -> str:
     for m in result.matches:
         lines.append(f"• {m.name or '(no name)'} ({m.id})  {m.url}")
         stripe_id = m.stripe_customer_id or "(none)"
-        lines.append(f"  Stripe Customer ID: {stripe_id}, {describe_stripe(m)}")
+        lines.append(f"  Stripe Customer ID: {stripe_id}")
+        lines.append(f"  {describe_stripe(m)}")
         if m.stripe_url:
             lines.append(f"  {m.stripe_url}")
         lines.append(

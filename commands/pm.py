@@ -44,6 +44,8 @@ STRIPE_TYPES = ("stripe",)  # gateway types contain this: "Stripe", "Stripe (Uni
 # Tokens Stripe can be asked about as payment methods (it answers card_/src_ ids as such).
 CHECKABLE_PREFIXES = ("pm_", "card_", "src_")
 ACH = "ach"
+# Stripe payment-method types that debit a bank account: what an ACH record must point at.
+BANK_DEBIT_TYPES = {"us_bank_account", "sepa_debit", "acss_debit", "bacs_debit", "au_becs_debit"}
 ACH_FIX = CODES["ach_not_verified"][1]
 # Problems that mean the ACH method itself must be made again.
 ACH_TOKEN_CODES = {
@@ -393,11 +395,11 @@ def _number(value: str | None) -> int | None:
 
 def _ach_advice(problems: list[Problem], stripe_pm: StripePaymentMethod | None) -> list[Problem]:
     """ACH methods made in the Payment Center always fail: say so, and how to make one that
-    works, whenever Stripe does not hold a US bank account for it or anything else blocks it."""
+    works, whenever Stripe does not hold a bank account for it or anything else blocks it."""
     not_bank = (
         stripe_pm is not None
         and stripe_pm.status is Found.FOUND
-        and stripe_pm.type != "us_bank_account"
+        and stripe_pm.type not in BANK_DEBIT_TYPES
     )
     if not_bank:
         kind = stripe_pm.type or "unknown"
@@ -405,7 +407,7 @@ def _ach_advice(problems: list[Problem], stripe_pm: StripePaymentMethod | None) 
             *problems,
             problem(
                 "ach_not_verified",
-                f"This ACH payment method is a “{kind}” in Stripe, not a verified US bank account",
+                f"This ACH payment method is a “{kind}” in Stripe, not a verified bank account",
             ),
         ]
     return [

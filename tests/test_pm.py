@@ -162,6 +162,8 @@ def test_ach_that_stripe_does_not_hold_as_a_bank_account_gets_the_ach_action_adv
     assert "New Payment Method ACH action" in problem.message
     bank = StripePaymentMethod(TOKEN, Found.FOUND, customer="cus_Acme0001", type="us_bank_account")
     assert check({"payment_type": "ACH"}, bank).verdict == "ready"
+    sepa = StripePaymentMethod(TOKEN, Found.FOUND, customer="cus_Acme0001", type="sepa_debit")
+    assert check({"payment_type": "ACH"}, sepa).verdict == "ready"
 
 
 def test_by_token_and_by_record_id():

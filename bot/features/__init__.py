@@ -7,7 +7,7 @@ from types import ModuleType
 
 from bot.features.base import Subcommand
 
-MODULES = ("customer", "pm", "imports", "audit", "help")
+MODULES = ("customer", "pm", "lookups", "imports", "audit", "help")
 
 
 def modules() -> list[ModuleType]:
