@@ -997,7 +997,7 @@ def _timing_main(argv: Iterable[str] | None = None) -> int:
 
     for n in args.time:
         with start_stripe() as stripe_server:
-            org = Org(stripe_customer_field="Stripe_Customer_Id__c")
+            org = Org(stripe_customer_field="Stripe_Customer_Id__c", set_audit_fields=True)
             report = seed(org, stripe_server.api_base, stripe_server.api_key, accounts=n,
                           stripe_mode=args.stripe_mode)
             print(json.dumps({"accounts": n, "mode": report.stripe_mode, **report.timings,

@@ -441,3 +441,22 @@ def test_report_is_json(seeded: Seeded) -> None:
     assert json.loads(json.dumps(data)) == data
     assert set(data["expected"]) == set(CODES)
     assert isinstance(seeded.report, SeedReport)
+
+
+def test_counts_over_the_wire_with_simple_salesforce(seeded: Seeded) -> None:
+    """The same numbers through the REST API the bot uses, not only through the Org object."""
+    sf = seeded.sf_client()
+    report = seeded.report
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == report.totals["Account"]
+    inactive = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c "
+                        "WHERE blng__Active__c = false")["totalSize"]
+    assert inactive == report.expected["pm_inactive"]
+    no_gateway = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c "
+                          "WHERE blng__PaymentGateway__c = null")["totalSize"]
+    assert no_gateway == report.expected["pm_missing_gateway"]
+    tok = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c "
+                   "WHERE blng__PaymentGatewayToken__c LIKE 'tok\\_%'")["totalSize"]
+    assert tok == report.expected["pm_single_use_token"]
+    name = "O\\'Brien 100\\% Ltd"  # quote and LIKE wildcard escaped as SOQL requires
+    found = sf.query(f"SELECT Id FROM Account WHERE Name LIKE '{name}'")["records"]
+    assert [r["Id"] for r in found] == [report.accounts["injection"]["id"]]

@@ -68,6 +68,12 @@ class Seeded:
         """SF_* and STRIPE_* settings, as a bot process would take them from its environment."""
         return {**self.sf_server.settings(), **self.stripe_server.settings()}
 
+    def sf_client(self) -> Any:
+        """simple-salesforce connected to ``sf_server`` the way the bot connects to an org."""
+        from tests.plugins.salesforce import sf_connect
+
+        return sf_connect(self.sf_server)
+
     def stripe_client(self, retries: int = 0) -> stripe.StripeClient:
         return stripe.StripeClient(
             self.stripe_server.api_key,
