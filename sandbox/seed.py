@@ -79,6 +79,11 @@ Overlaps (every other defect is alone on its record and Account):
 - each ``stripe_customer_missing`` Account (a typo'd ID: Stripe has the customer under another
   ID) has exactly one PM, attached to that other customer, in ``stripe_pm_other_customer``.
 
+Scope does not change the counts: every Account with a Stripe ID has at least one PM (so
+customers may be checked from Accounts or from their PMs), and inactive PMs, PMs without a
+gateway and expired or expiring cards all carry good tokens attached to the right customer (so
+the Stripe cross-check may include or skip them).
+
 localstripe caveat: a deleted customer answers 404 there, like one that never existed (real
 Stripe answers 200 ``deleted: true``), so a client that only retrieves customers sees the
 ``stripe_customer_deleted`` Accounts as missing; ``SeedReport.expected_on_localstripe`` holds
