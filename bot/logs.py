@@ -2,13 +2,17 @@
 
 A library that logs a request with its headers, or an exception that repeats a URL with a
 token in it, must not put a secret in the log: the filter replaces every configured secret
-value, and any Stripe key or Slack token shape, before a handler sees the record.
+value, and any Stripe key or Slack token shape, before a handler sees the record. Stripe
+payment-method tokens (which the Stripe SDK logs in request URLs) are masked the same way as
+in the command log.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+
+from bot.storage import mask_tokens_in
 
 _TOKEN_SHAPES = re.compile(
     r"\b(?:xox[abpr]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,})"
@@ -24,7 +28,7 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
-        return _TOKEN_SHAPES.sub("[redacted]", text)
+        return mask_tokens_in(_TOKEN_SHAPES.sub("[redacted]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -24,3 +24,14 @@ def test_configured_secrets_and_token_shapes_are_redacted(capfd) -> None:
     assert "sk_live_abcdefghijklmnop" not in err
     assert err.count("[redacted]") == 4
     logging.getLogger().handlers.clear()
+
+
+def test_payment_method_tokens_are_masked_in_library_logs(capfd) -> None:
+    setup_logging("INFO", [])
+    logging.getLogger("stripe").info(
+        "Request to Stripe api method=get url=http://127.0.0.1:1/v1/payment_methods/pm_swYGWQs4YbM3IS"
+    )
+    err = capfd.readouterr().err
+    assert "pm_swYGWQs4YbM3IS" not in err
+    assert "pm_…M3IS" in err
+    logging.getLogger().handlers.clear()
