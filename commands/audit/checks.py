@@ -38,11 +38,10 @@ def found(code: str, count: int, findings: list[Finding], note: str = "") -> Che
     """A check that ran: pass with none, else the check's own severity, and how to fix."""
     spec = SPECS[code]
     message = spec.summary(count) + (f" ({note})" if note else "")
-    if count:
-        message += f". {spec.how_to_fix}" if spec.how_to_fix else ""
-    return CheckResult(
-        code, spec.when_found if count else Status.PASS, count, message, tuple(findings)
-    )
+    if count and spec.how_to_fix:
+        message += f". {spec.how_to_fix}"
+    status = spec.when_found if count else Status.PASS
+    return CheckResult(code, status, count, message, note, tuple(findings))
 
 
 # --- batch size and gateways ------------------------------------------------------------------
@@ -68,7 +67,7 @@ def check_batch_size(source: AuditSource, setting_name: str | None) -> CheckResu
     else:
         status, why = Status.FAIL, f"{value}: outside the allowed 1..{BATCH_SIZE_MAX}"
     message = f"{why}. Set it to {BATCH_SIZE_MAX} in {WHERE_TO_CHANGE}"
-    return CheckResult("batch_size", status, value, message, (finding,))
+    return CheckResult("batch_size", status, value, message, findings=(finding,))
 
 
 def is_stripe_gateway(gateway: GatewayRow) -> bool:
@@ -101,7 +100,7 @@ def check_stripe_gateway(source: AuditSource) -> CheckResult:
         Status.FAIL,
         0,
         f"{what}; {says_default}. {SPECS['stripe_gateway'].fix}",
-        tuple(inactive),
+        findings=tuple(inactive),
     )
 
 

@@ -68,8 +68,11 @@ class CheckChanges:
 class CheckResult:
     code: str
     status: Status
+    # How many records the check flags; for `batch_size` the setting's value and for
+    # `stripe_gateway` the number of active Stripe gateways: the number each check is about.
     count: int
     message: str
+    note: str = ""  # what was covered: "checked a sample of 500 of 50,000 payment methods"
     # Every finding kept (up to the audit's cap); `count` is the exact number found, which
     # can be larger when a check found more than the cap.
     findings: tuple[Finding, ...] = ()

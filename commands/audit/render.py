@@ -10,7 +10,17 @@ from commands.audit.model import AuditResult, CheckChanges, CheckResult, Status
 from commands.csv_safe import write_csv
 
 MARKS = {Status.PASS: "✓", Status.WARN: "!", Status.FAIL: "✗", Status.UNKNOWN: "?"}
-CSV_HEADER = ("code", "check", "status", "record_id", "record_name", "link", "detail", "since")
+CSV_HEADER = (
+    "code",
+    "check",
+    "status",
+    "record_id",
+    "record_name",
+    "link",
+    "detail",
+    "since_last_run",
+    "how_to_fix",
+)
 
 
 def when(moment: datetime) -> str:
@@ -62,6 +72,7 @@ def csv_rows(result: AuditResult) -> Iterator[tuple[str, ...]]:
                 f.link,
                 f.detail,
                 _since(check, f.record_id),
+                SPECS[f.code].how_to_fix,
             )
 
 

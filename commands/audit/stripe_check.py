@@ -188,5 +188,6 @@ def _result(code: str, tally: _Tally, scope: str) -> CheckResult:
         result.count,
         f"could not check {missed:,} of {asked:,} {what} ({reason}); "
         f"{result.count:,} found among the rest",
+        scope,
         result.findings,
     )
