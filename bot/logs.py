@@ -47,3 +47,7 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The Stripe SDK logs every request and response at INFO: detail for LOG_LEVEL=DEBUG,
+    # not two lines per payment method in every lookup.
+    if logging.getLevelName(level) != logging.DEBUG:
+        logging.getLogger("stripe").setLevel(logging.WARNING)

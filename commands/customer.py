@@ -241,9 +241,22 @@ def customer_problems(customer_id: str, customer: StripeCustomer | None) -> list
     """Stripe's verdict on one customer id: missing, deleted, or not checkable."""
     status = customer.status if customer else Found.UNAVAILABLE
     if status is Found.MISSING:
-        return [problem("stripe_customer_missing", f"Stripe has no customer {customer_id}")]
+        return [
+            problem(
+                "stripe_customer_missing",
+                f"Stripe has no customer {customer_id}",
+                "Check the ID for a typo, and that the bot's Stripe key is for the right "
+                "account (test or live).",
+            )
+        ]
     if status is Found.DELETED:
-        return [problem("stripe_customer_deleted", f"Stripe customer {customer_id} was deleted")]
+        return [
+            problem(
+                "stripe_customer_deleted",
+                f"Stripe customer {customer_id} was deleted",
+                "Link the Account to the customer's current Stripe Customer ID.",
+            )
+        ]
     if status is Found.UNAVAILABLE:
         reason = (customer.error if customer else None) or "no answer"
         return [

@@ -313,6 +313,7 @@ def _customer_link_problems(
             problem(
                 "invalid_stripe_customer_id",
                 f"The Account's Stripe Customer ID “{customer_id}” is not a cus_… id",
+                "Replace it with the customer's id from the Stripe dashboard.",
             )
         ]
     problems = customer_problems(customer_id, customer)

@@ -28,7 +28,7 @@ def test_configured_secrets_and_token_shapes_are_redacted(capfd) -> None:
 
 def test_payment_method_tokens_are_masked_in_library_logs(capfd) -> None:
     setup_logging("INFO", [])
-    logging.getLogger("stripe").info(
+    logging.getLogger("stripe").warning(
         "Request to Stripe api method=get url=http://127.0.0.1:1/v1/payment_methods/pm_swYGWQs4YbM3IS"
     )
     err = capfd.readouterr().err
