@@ -85,9 +85,10 @@ gateway and expired or expiring cards all carry good tokens attached to the righ
 the Stripe cross-check may include or skip them).
 
 localstripe caveat: a deleted customer answers 404 there, like one that never existed (real
-Stripe answers 200 ``deleted: true``), so a client that only retrieves customers sees the
-``stripe_customer_deleted`` Accounts as missing; ``SeedReport.expected_on_localstripe`` holds
-those counts. ``GET /v1/events?type=customer.deleted`` does list the deleted customers. And
+Stripe answers 200 ``deleted: true``). ``GET /v1/events?type=customer.deleted`` lists the
+deleted customers (in both seeding modes), so a client that consults it on a 404 sees
+``expected``; one that only retrieves sees the ``stripe_customer_deleted`` Accounts as missing,
+and ``SeedReport.expected_on_localstripe`` holds those counts. And
 localstripe leaves a deleted customer's payment methods attached to the deleted id (Stripe
 would detach them): the seed does not detach them, so they are not ``stripe_pm_other_customer``.
 
@@ -985,7 +986,7 @@ def format_counts(report: SeedReport) -> str:
     for code in CODES:
         value = report.expected[code]
         seen = report.expected_on_localstripe[code]
-        extra = f"  (localstripe shows {seen}: deleted customers answer 404)" \
+        extra = f"  (retrieve alone shows {seen}: localstripe answers 404 when deleted)" \
             if seen != value else ""
         lines.append(f"  {code:<{width}}  {value}{extra}")
     return "\n".join(lines)
