@@ -34,6 +34,11 @@ PM_15 = "a0M000000000042"
         ("", ""),
         (None, ""),
         ("``` ```", ""),
+        ("*Acme Corp*", "Acme Corp"),
+        ("_Acme_", "Acme"),
+        ("~Acme~", "Acme"),
+        ("_", "_"),
+        ("%_%", "%_%"),
     ],
 )
 def test_clean_removes_slack_formatting_and_keeps_what_was_meant(typed, meant):

@@ -30,8 +30,9 @@ MAX_QUERY = 255
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Wrapping quotes people add around a name; a lone ASCII apostrophe is part of names (O'Brien).
-_QUOTE_PAIRS = {'"': '"', "“": "”", "‘": "’"}
+# What people wrap a name in: quotes, and Slack's bold, italic and strike-through marks. A
+# lone ASCII apostrophe is part of names (O'Brien), so it is never stripped.
+_WRAPPERS = {'"': '"', "“": "”", "‘": "’", "*": "*", "_": "_", "~": "~"}
 
 
 class QueryKind(StrEnum):
@@ -76,7 +77,7 @@ def clean(text: str | None) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", _CONTROL.sub(" ", text.replace("`", " ")))
     text = " ".join(text.split())
-    while len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1]:
+    while len(text) > 2 and _WRAPPERS.get(text[0]) == text[-1]:
         text = text[1:-1].strip()
     return text
 
