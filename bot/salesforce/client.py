@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 KNOWN_STRIPE_CUSTOMER_FIELDS = ("Stripe_Customer_Id__c", "stripeGC__Customer_Id__c")
 COLLECTION_SIZE = 200  # sObject Collections' limit per call
+_BULK = "jobs/ingest"  # Bulk API 2.0 ingest, under the versioned REST base
 
 
 @dataclass
@@ -246,14 +247,23 @@ class SalesforceClient:
         return results
 
     def bulk_insert(
-        self, sobject: str, csv_text: str, poll_seconds: float = 2.0, operation: str = "insert"
+        self,
+        sobject: str,
+        csv_text: str,
+        poll_seconds: float = 2.0,
+        operation: str = "insert",
+        on_job_created: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
-        """One Bulk API 2.0 ingest job; returns the job info and its result CSVs."""
-        base = "jobs/ingest"
+        """One Bulk API 2.0 ingest job; returns the job info and its result CSVs.
+
+        `on_job_created(job_id)` runs before any data is uploaded, so a caller that must
+        survive a crash can journal the job and later wait for it (`bulk_settle`) instead of
+        sending the same records again while the job is still writing them.
+        """
         job = self._call(
             "bulk create job",
             lambda sf: sf.restful(
-                base,
+                _BULK,
                 method="POST",
                 json={
                     "object": sobject,
@@ -265,11 +275,13 @@ class SalesforceClient:
             ),
         )
         job_id = job["id"]
+        if on_job_created:
+            on_job_created(job_id)
         self._call(
             "bulk upload",
             lambda sf: sf._call_salesforce(
                 "PUT",
-                f"{sf.base_url}{base}/{job_id}/batches",
+                f"{sf.base_url}{_BULK}/{job_id}/batches",
                 data=csv_text.encode("utf-8"),
                 headers={"Content-Type": "text/csv"},
             ),
@@ -277,23 +289,39 @@ class SalesforceClient:
         self._call(
             "bulk close job",
             lambda sf: sf.restful(
-                f"{base}/{job_id}", method="PATCH", json={"state": "UploadComplete"}
+                f"{_BULK}/{job_id}", method="PATCH", json={"state": "UploadComplete"}
             ),
         )
-        while True:
-            info = self._call("bulk job status", lambda sf: sf.restful(f"{base}/{job_id}"))
-            if info["state"] in ("JobComplete", "Failed", "Aborted"):
-                break
-            time.sleep(poll_seconds)
+        info = self._bulk_wait(job_id, poll_seconds)
         results = {}
         for kind in ("successfulResults", "failedResults"):
             results[kind] = self._call(
                 f"bulk {kind}",
                 lambda sf, k=kind: (
-                    sf._call_salesforce("GET", f"{sf.base_url}{base}/{job_id}/{k}/").text
+                    sf._call_salesforce("GET", f"{sf.base_url}{_BULK}/{job_id}/{k}/").text
                 ),
             )
         return {"job": info, **results}
+
+    def bulk_settle(self, job_id: str, poll_seconds: float = 2.0) -> dict[str, Any]:
+        """Bring a job someone else started to an end: abort it if its upload was never
+        closed, else wait until Salesforce has finished it. Returns the job info."""
+        info = self._call("bulk job status", lambda sf: sf.restful(f"{_BULK}/{job_id}"))
+        if info["state"] == "Open":
+            return self._call(
+                "bulk abort job",
+                lambda sf: sf.restful(
+                    f"{_BULK}/{job_id}", method="PATCH", json={"state": "Aborted"}
+                ),
+            )
+        return self._bulk_wait(job_id, poll_seconds)
+
+    def _bulk_wait(self, job_id: str, poll_seconds: float) -> dict[str, Any]:
+        while True:
+            info = self._call("bulk job status", lambda sf: sf.restful(f"{_BULK}/{job_id}"))
+            if info["state"] in ("JobComplete", "Failed", "Aborted"):
+                return info
+            time.sleep(poll_seconds)
 
     def record_url(self, record_id: str) -> str:
         return f"{self.instance_url}/{record_id}"
