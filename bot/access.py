@@ -44,6 +44,9 @@ class AccessControl:
         return "*" in refs or channel_id in refs or channel_id.startswith("D")
 
     def user_allowed(self, capability: str, user_id: str) -> bool:
+        """`capability` may name alternatives, `import|approve`: any one of them is enough."""
+        if "|" in capability:
+            return any(self.user_allowed(c, user_id) for c in capability.split("|"))
         refs = self.refs(capability)
         if "*" in refs or user_id in refs:
             return True
@@ -89,6 +92,7 @@ class AccessControl:
             "import": "request imports",
             "approve": "approve imports",
             "audit": "run audits",
+            "import|approve": "see imports",
         }.get(capability, capability)
         return (
             f"Sorry, you are not set up to {what} with the billing bot. "

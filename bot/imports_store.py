@@ -26,8 +26,9 @@ from sqlite_utils.db import NotFoundError
 
 from bot.storage import Storage, dumps, transaction
 from commands.imports.approval import RequestFacts, Status
-from commands.imports.results import PlannedRow
+from commands.imports.results import ImportReport, Plan, PlannedRow, RowProblem
 from commands.imports.run import RunRow, StepState
+from commands.imports.scenario import Scenario
 
 migrations = Migrations("imports")
 
@@ -138,6 +139,32 @@ class ImportRequest:
             decided_at=self.decided_at,
             reason=self.reason,
         )
+
+
+def report_record(report: ImportReport) -> dict[str, Any]:
+    """What is stored of a validation report: its JSON plus the header and column mapping the
+    result CSVs need (the planned rows, with full tokens, are stored per row)."""
+    return {**report.to_dict(), "header": report.header, "columns": report.columns}
+
+
+def stored_report(record: dict[str, Any], rows: list[StoredRow]) -> ImportReport:
+    """The report back from `report_record` and the stored rows."""
+    return ImportReport(
+        filename=record.get("filename", ""),
+        scenario=Scenario(record["scenario"]),
+        scenario_detected=bool(record.get("scenario_detected")),
+        scenario_reason=record.get("scenario_reason", ""),
+        encoding=record.get("encoding", ""),
+        delimiter=record.get("delimiter", ""),
+        rows=int(record.get("rows", len(rows))),
+        header=list(record.get("header") or []),
+        columns=dict(record.get("columns") or {}),
+        problems=[RowProblem.from_dict(p) for p in record.get("problems") or []],
+        plan=Plan(**(record.get("plan") or {})),
+        planned=[r.planned for r in rows],
+        skipped_checks=list(record.get("skipped_checks") or []),
+        warnings=list(record.get("warnings") or []),
+    )
 
 
 def _time(value: str | None) -> datetime | None:

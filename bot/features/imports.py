@@ -9,13 +9,25 @@ nothing: imports write to Salesforce only after a second person approves them in
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.features.base import Subcommand
+from bot.features.base import Invocation, Subcommand
+from bot.features.import_blocks import (
+    APPROVE_ACTION,
+    AUTO,
+    IMPORT_VIEW,
+    REJECT_ACTION,
+    REJECT_VIEW,
+    import_line,
+    imports_list_blocks,
+)
+from bot.import_flow import ImportFlow, Reply, is_csv
 from bot.services import Services
 from commands.imports import FileRejected, ImportDirectory, Limits, Scenario, prepare_import
 from commands.imports.reader import check_size
@@ -98,14 +110,187 @@ def _read(path: str, limits: Limits) -> bytes:
         raise FileRejected(f"the file could not be opened ({exc.strerror or exc})") from None
 
 
+# --- Slack ---------------------------------------------------------------------------------
+
+
+def flow_for(services: Services, client: Any) -> ImportFlow:
+    """One flow per services (its runner is the process's only import worker)."""
+    flow = getattr(services, "_import_flow", None)
+    if flow is None:
+        flow = ImportFlow(services, client)
+        with services._lock:
+            flow = services.__dict__.setdefault("_import_flow", flow)
+    return flow
+
+
+def run_slack_import(inv: Invocation) -> str:
+    """`/billing import`: the upload modal, opened at once with the command's trigger_id."""
+    return flow_for(inv.services, inv.client).open_modal(
+        inv.trigger_id or "", inv.user_id, inv.channel_id
+    )
+
+
+def run_slack_imports(inv: Invocation) -> str:
+    """`/billing imports`: the recent imports, privately."""
+    flow = flow_for(inv.services, inv.client)
+    flow.runner.expire_overdue()
+    requests = flow.store.recent(RECENT_IMPORTS)
+    text = "\n".join(import_line(r) for r in requests) or "No imports yet."
+    inv.respond(text=text, blocks=imports_list_blocks(requests), response_type="ephemeral")
+    return "ok"
+
+
+def _chosen_scenario(values: dict[str, Any]) -> Scenario | None:
+    choice = (values.get("scenario", {}).get("choice", {}).get("selected_option") or {}).get(
+        "value", AUTO
+    )
+    return None if choice == AUTO else Scenario(choice)
+
+
+def _submitted_file(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    files = view["state"]["values"].get("csv", {}).get("file", {}).get("files") or []
+    return (files[0] if files else metadata.get("file")), metadata
+
+
+def _request_id(body: dict[str, Any]) -> int | None:
+    value = (body.get("actions") or [{}])[0].get("value") or body.get("view", {}).get(
+        "private_metadata"
+    )
+    return int(value) if str(value or "").isdigit() else None
+
+
+def register(app: Any, services: Services) -> None:
+    """Shortcuts, the upload and reject modals, the approval buttons and CSVs sent by DM; then
+    resume whatever a previous process left running."""
+    flow = flow_for(services, app.client)
+    limits = import_limits(services.settings)
+
+    def ack_now(ack: Any) -> None:
+        ack()
+
+    def from_global_shortcut(body: dict[str, Any]) -> None:
+        flow.open_modal(body["trigger_id"], body["user"]["id"], None)
+
+    def from_message_shortcut(body: dict[str, Any], respond: Any) -> None:
+        user, channel = body["user"]["id"], body["channel"]["id"]
+        if not flow.access.allowed("import", user, channel):
+            respond(text=flow.access.refusal("import"), response_type="ephemeral")
+            return
+        csv_file = next((f for f in body.get("message", {}).get("files") or [] if is_csv(f)), None)
+        if csv_file is None:
+            respond(
+                text="This message has no CSV file to import. Share the .csv in a message, or "
+                "use `/billing import` to upload one.",
+                response_type="ephemeral",
+            )
+            return
+        flow.open_modal(body["trigger_id"], user, channel, csv_file)
+
+    def ack_upload(ack: Any, view: dict[str, Any]) -> None:
+        file, _ = _submitted_file(view)
+        if file is None:
+            ack(response_action="errors", errors={"csv": "Choose a CSV file to import."})
+            return
+        try:
+            check_size(int(file.get("size") or 0), limits)
+        except FileRejected as exc:
+            ack(response_action="errors", errors={"csv": exc.reason[:150]})
+            return
+        ack()
+
+    def on_upload(body: dict[str, Any], view: dict[str, Any]) -> None:
+        file, metadata = _submitted_file(view)
+        user = body["user"]["id"]
+        if file is None or not flow.access.allowed("import", user, metadata.get("channel")):
+            return
+        values = view["state"]["values"]
+        flow.receive(
+            file,
+            user=user,
+            scenario=_chosen_scenario(values),
+            note=(values.get("note", {}).get("text", {}).get("value") or ""),
+            reply=Reply(user, metadata.get("channel")),
+            source="message_shortcut" if "file" in metadata else "modal",
+        )
+
+    def is_direct_csv(event: dict[str, Any], context: Any) -> bool:
+        return (
+            event.get("channel_type") == "im"
+            and not event.get("bot_id")
+            and event.get("user") != context.get("bot_user_id")
+            and bool(event.get("files"))
+        )
+
+    def from_direct_message(event: dict[str, Any]) -> None:
+        user, channel = event["user"], event["channel"]
+        reply = Reply(user, channel, ephemeral=False)
+        if not flow.access.user_allowed("import", user):
+            flow.tell(reply, flow.access.refusal("import"))
+            flow.record(user, "import", "", "refused", detail="dm")
+            return
+        csv_file = next((f for f in event["files"] if is_csv(f)), None)
+        if csv_file is None:
+            flow.tell(
+                reply, "I can only import CSV files (.csv). Send me one, or use `/billing import`."
+            )
+            return
+        flow.receive(
+            csv_file,
+            user=user,
+            scenario=None,
+            note=event.get("text") or "",
+            reply=reply,
+            source="dm",
+        )
+
+    def on_approve(body: dict[str, Any]) -> None:
+        request_id = _request_id(body)
+        if request_id is not None:
+            flow.approve(request_id, body["user"]["id"], body["channel"]["id"])
+
+    def on_reject(body: dict[str, Any]) -> None:
+        request_id = _request_id(body)
+        if request_id is not None:
+            flow.ask_reason(
+                request_id, body["user"]["id"], body["channel"]["id"], body["trigger_id"]
+            )
+
+    def on_reason(body: dict[str, Any], view: dict[str, Any]) -> None:
+        request_id = _request_id(body)
+        reason = view["state"]["values"]["reason"]["text"]["value"] or ""
+        if request_id is not None:
+            flow.reject(request_id, body["user"]["id"], reason)
+
+    app.shortcut("import_csv_global")(ack=ack_now, lazy=[from_global_shortcut])
+    app.shortcut("import_csv_message")(ack=ack_now, lazy=[from_message_shortcut])
+    app.view(IMPORT_VIEW)(ack=ack_upload, lazy=[on_upload])
+    app.event({"type": "message", "subtype": "file_share"}, matchers=[is_direct_csv])(
+        ack=ack_now, lazy=[from_direct_message]
+    )
+    app.action(APPROVE_ACTION)(ack=ack_now, lazy=[on_approve])
+    app.action(REJECT_ACTION)(ack=ack_now, lazy=[on_reject])
+    app.view(REJECT_VIEW)(ack=ack_now, lazy=[on_reason])
+    flow.runner.resume_pending()
+
+
+RECENT_IMPORTS = 10
+
 SUBCOMMANDS = [
     Subcommand(
         "import",
         "import",
         "import customers and payment methods from a CSV, after a second person approves",
         "/billing import",
+        run_slack=run_slack_import,
         add_cli_arguments=add_cli_arguments,
         run_cli=run_cli,
     ),
-    Subcommand("imports", "import", "recent imports and their state", "/billing imports"),
+    Subcommand(
+        "imports",
+        "import|approve",
+        "recent imports and their state",
+        "/billing imports",
+        run_slack=run_slack_imports,
+    ),
 ]

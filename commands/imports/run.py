@@ -412,16 +412,13 @@ class ImportRun:
             try:
                 results = self.writer.write(batch, on_job)
             except SalesforceError as exc:
-                if not exc.retryable:
-                    # Refused as a whole: nothing of it was written.
-                    for unit in todo:
-                        unit.set(StepState.PENDING)
-                    self.journal.save(rows)
-                    raise RunStopped(f"Salesforce refused the batch: {exc.message}") from None
-                attempt = self._wait_before_retry(attempt, exc.message)
                 job_id = rows[0].job_id
                 if job_id:  # a bulk job may still be writing: let it finish first
                     self._call(lambda j=job_id: self.writer.settle_job(j))
+                if not exc.retryable:
+                    self._read_back(units)  # settle what, if anything, it wrote
+                    raise RunStopped(f"Salesforce refused the batch: {exc.message}") from None
+                attempt = self._wait_before_retry(attempt, exc.message)
                 continue
             for unit, result in zip(todo, results, strict=True):
                 if result is None:
