@@ -102,32 +102,26 @@ def answer_in_slack(
     except SalesforceError as exc:
         contact = services.settings.access_contact
         respond(
-            text=f":warning: Salesforce error: {escape(exc.message)}. Nothing was changed; "
+            text=f":warning: Salesforce error: {escape(exc.message.rstrip('.'))}. Nothing was changed; "
             f"try again in a minute, or ask {contact} if it keeps happening.",
             response_type="ephemeral",
             replace_original=replace,
         )
         return "salesforce_error"
-    key = save_answer(
-        services.db,
-        user_id=user_id,
-        channel_id=channel_id,
-        command=command,
-        query=answer.query,
-        text=answer.text,
-        blocks=[b.to_dict() for b in answer.shared],
-    )
-    share = ActionsBlock(
-        elements=[
-            ButtonElement(text="Share in channel", action_id=SHARE_ACTION, value=key),
-        ]
-    )
-    respond(
-        text=answer.text,
-        blocks=[*answer.blocks, share],
-        response_type="ephemeral",
-        replace_original=replace,
-    )
+    blocks = list(answer.blocks)
+    if answer.outcome == "ok":  # a "no match" is not worth sharing
+        key = save_answer(
+            services.db,
+            user_id=user_id,
+            channel_id=channel_id,
+            command=command,
+            query=answer.query,
+            text=answer.text,
+            blocks=[b.to_dict() for b in answer.shared],
+        )
+        share = ButtonElement(text="Share in channel", action_id=SHARE_ACTION, value=key)
+        blocks.append(ActionsBlock(elements=[share]))
+    respond(text=answer.text, blocks=blocks, response_type="ephemeral", replace_original=replace)
     return answer.outcome
 
 
