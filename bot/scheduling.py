@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,8 +44,17 @@ JOB_ID = "billing-audit"
 MISFIRE_GRACE_SECONDS = 4 * 3600  # a summary a few hours late still helps; a day late does not
 STANDBY_POLL_SECONDS = 30.0
 
-# Services and Slack client of the process running the scheduler, by database path.
-_running: dict[str, tuple[Services, Any]] = {}
+
+@dataclass
+class _Leader:
+    """What the scheduler-running process registered for its database."""
+
+    services: Services
+    client: Any  # slack_sdk.WebClient
+    scheduler: BackgroundScheduler | None = None
+
+
+_leaders: dict[str, _Leader] = {}
 
 
 class SchedulerLock:
@@ -80,6 +90,12 @@ def database_key(services: Services) -> str:
     return str(Path(services.settings.database_path).resolve())
 
 
+def running_scheduler(services: Services) -> BackgroundScheduler | None:
+    """The scheduler this process runs for this database (also after taking over)."""
+    leader = _leaders.get(database_key(services))
+    return leader.scheduler if leader else None
+
+
 def start_scheduler(services: Services, client: Any) -> BackgroundScheduler | None:
     """The started scheduler, or None when SCHEDULER_ENABLED is false or another process
     holds the lock (this one then stands by and takes over when that one stops)."""
@@ -112,7 +128,7 @@ def _stand_by(services: Services, client: Any, lock: SchedulerLock) -> None:
 def _start(services: Services, client: Any, lock: SchedulerLock) -> BackgroundScheduler:
     settings = services.settings
     key = database_key(services)
-    _running[key] = (services, client)
+    leader = _leaders[key] = _Leader(services, client)
     scheduler = BackgroundScheduler(
         jobstores={
             "default": SQLAlchemyJobStore(
@@ -136,11 +152,16 @@ def _start(services: Services, client: Any, lock: SchedulerLock) -> BackgroundSc
     )
 
     def on_shutdown(_event: Any) -> None:
-        _running.pop(key, None)
+        _leaders.pop(key, None)
         lock.release()
 
     scheduler.add_listener(on_shutdown, EVENT_SCHEDULER_SHUTDOWN)
-    scheduler.start()
+    try:
+        scheduler.start()
+    except Exception:
+        on_shutdown(None)  # never hold the lock for a scheduler that is not running
+        raise
+    leader.scheduler = scheduler
     job = scheduler.get_job(JOB_ID)
     log.info(
         "scheduled audits: %r (%s); next at %s",
@@ -155,7 +176,8 @@ def run_scheduled_audit(database_path: str) -> None:
     """The stored job: audit, record, and post to ALERTS_CHANNEL (quiet mode permitting)."""
     from bot.features.audit import audit_and_post
 
-    services, client = _running.get(database_path) or _rebuild(database_path)
+    leader = _leaders.get(database_path)
+    services, client = (leader.services, leader.client) if leader else _rebuild(database_path)
     try:
         audit_and_post(services, client, kind="scheduled", requested_by="schedule")
     except Exception:  # the scheduler would log it too, with less context

@@ -162,6 +162,7 @@ def test_details_for_accounts_transactions_and_invoices():
         rows_by_check={
             "account_missing_stripe_id": [AccountRow("0011", "Globex", None)],
             "duplicate_stripe_customer_id": [AccountRow("0012", "Wayne", "cus_Wayne01", 2)],
+            "autopay_inactive": [AccountRow("0013", "Dunder Mifflin", "cus_Dunder1")],
             "failed_transactions": [
                 TransactionRow("a0T1", "PT-0000001", "Blue Sun", "Decline", "2026-11-27T10:00:00Z")
             ],
@@ -176,6 +177,9 @@ def test_details_for_accounts_transactions_and_invoices():
     )
     assert results["duplicate_stripe_customer_id"].findings[0].detail == (
         "cus_Wayne01 is on 2 Accounts"
+    )
+    assert results["autopay_inactive"].findings[0].detail == (
+        "its AutoPay payment method is inactive"
     )
     assert results["failed_transactions"].findings[0].detail == (
         "gateway status Decline on 2026-11-27 (Account: Blue Sun)"

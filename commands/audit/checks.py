@@ -143,6 +143,8 @@ def detail(code: str, row: Row, window: AuditWindow) -> str:
             return f"{shown_id(row.stripe_customer_id)} is on {row.shared_by} Accounts"
         if code == "account_malformed_stripe_id":
             return f"Stripe Customer ID {shown_id(row.stripe_customer_id)!r} is not cus_…"
+        if code == "autopay_inactive":
+            return "its AutoPay payment method is inactive"
         return "has payment methods but no Stripe Customer ID"
     if isinstance(row, TransactionRow):
         when = f" on {row.when[:10]}" if row.when else ""
