@@ -101,9 +101,10 @@ def answer_in_slack(
             answer = future.result()
     except SalesforceError as exc:
         contact = services.settings.access_contact
+        reason = escape(exc.message.rstrip("."))
         respond(
-            text=f":warning: Salesforce error: {escape(exc.message.rstrip('.'))}. Nothing was changed; "
-            f"try again in a minute, or ask {contact} if it keeps happening.",
+            text=f":warning: Salesforce error: {reason}. Nothing was changed; try again in a "
+            f"minute, or ask {contact} if it keeps happening.",
             response_type="ephemeral",
             replace_original=replace,
         )
