@@ -92,3 +92,24 @@ def test_settings_lists_every_variable() -> None:
     assert result.returncode == 0
     for name in ("SLACK_BOT_TOKEN", "SF_INSTANCE_URL", "STRIPE_API_KEY", "AUDIT_SCHEDULE"):
         assert name in result.stdout
+
+
+def test_doctor_passes_against_the_stand_ins_and_names_what_it_found(
+    seeded, slack_api, tmp_path
+) -> None:
+    env = {
+        **seeded.settings(),
+        "SLACK_BOT_TOKEN": slack_api.bot_token,
+        "SLACK_SIGNING_SECRET": "s3cr3t-signing",
+        "SLACK_API_URL": slack_api.api_url.rstrip("/"),
+        "DATABASE_PATH": str(tmp_path / "db.sqlite"),
+    }
+    result = run_cli("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "✓ Slack       connected as @" in out
+    assert "✓ Salesforce  https://127.0.0.1:" in out
+    assert "Stripe Customer ID field on Account: Stripe_Customer_Id__c" in out
+    assert "Payment creation batch size: 50 (Stripe recommends 70:" in out
+    assert "✓ Stripe      key works (test mode)" in out
+    assert "All checks passed." in out
