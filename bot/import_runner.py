@@ -150,7 +150,9 @@ class ImportRunner:
             token_field=directory.token_field,
         )
         progress = ProgressMessage(self, request_id)
-        options = RunOptions(bulk_threshold=settings.import_bulk_threshold)
+        options = RunOptions(
+            bulk_threshold=settings.import_bulk_threshold, settle_seconds=settings.sf_timeout
+        )
         run = ImportRun(self.store.journal(request_id), writer, directory, options, progress.show)
         progress.begin()
         return run.run()

@@ -96,6 +96,11 @@ def m001_import_tables(db: Database) -> None:
     db["import_rows"].create_index(["request_id", "state"])
 
 
+@migrations()
+def m002_row_sent_at(db: Database) -> None:
+    db["import_rows"].add_column("sent_at", float)
+
+
 @dataclass(frozen=True)
 class StoredRow:
     """A row's journal entry with the validated row it came from (for the result CSVs)."""
@@ -218,6 +223,7 @@ def _row_values(row: RunRow) -> dict[str, Any]:
         "payment_method_state": row.payment_method_state.value,
         "batch": row.batch,
         "job_id": row.job_id,
+        "sent_at": row.sent_at,
         "error": row.error,
     }
 
@@ -239,6 +245,7 @@ def _run_row(row: dict[str, Any]) -> RunRow:
         rejected=row["state"] == "rejected",
         batch=row["batch"] or None,
         job_id=row["job_id"] or None,
+        sent_at=row["sent_at"],
         error=row["error"] or "",
     )
 

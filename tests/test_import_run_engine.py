@@ -375,15 +375,43 @@ def test_payment_method_of_a_failed_account_is_not_sent():
     assert [pm["Token"] for pm in org.payment_methods.values()] == ["pm_000002"]
 
 
-def test_transient_errors_are_retried_with_backoff():
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(round(seconds, 3))
+        self.now += seconds
+
+
+def test_transient_errors_are_retried_with_backoff_and_read_back_once_settled():
     org = FakeOrg()
     writer = FakeWriter(org)
     writer.down = 2
-    waits: list[float] = []
-    summary, _ = run([new_customer(2)], writer, sleep=waits.append)
+    t = FakeTime()
+    summary, _ = run([new_customer(2)], writer, sleep=t.sleep, clock=t.clock)
 
     assert summary.counts["created"] == 1
-    assert waits == [0.5, 1.0]
+    # backoff, then the rest of the 20 s a lost write may still take, before each read-back
+    assert t.waits == [0.5, 19.5, 1.0, 19.0]
+
+
+def test_a_resumed_batch_is_read_back_only_when_salesforce_can_no_longer_be_writing_it():
+    org = FakeOrg()
+    account = org.new_id("001")
+    writer = FakeWriter(org)
+    t = FakeTime()
+    row = pm_only(2, account)
+    row.payment_method_state = StepState.SENDING
+    row.sent_at = t.now - 5
+    summary, _ = run([row], writer, sleep=t.sleep, clock=t.clock, settle_seconds=20.0)
+
+    assert t.waits == [15.0]
+    assert summary.counts["created"] == 1
 
 
 def test_salesforce_down_for_good_stops_the_run_with_rows_accounted_for():

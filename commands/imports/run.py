@@ -99,6 +99,7 @@ class RunRow:
     rejected: bool = False
     batch: str | None = None
     job_id: str | None = None
+    sent_at: float | None = None  # epoch seconds the batch went out
     error: str = ""
 
     @property
@@ -249,7 +250,11 @@ class RunOptions:
     bulk_job_size: int = BULK_JOB_SIZE
     max_attempts: int = 5
     backoff: Callable[[int], float] = default_backoff
+    # A write whose answer never came may still be running in Salesforce (a client timeout,
+    # a process killed mid-call): it is read back only this long after it was sent.
+    settle_seconds: float = 20.0
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
 
 
 @dataclass
@@ -399,9 +404,10 @@ class ImportRun:
                 return
             batch = WriteBatch(uuid.uuid4().hex[:12], op, [u.record() for u in todo], self.bulk)
             rows = [row for u in todo for row in u.rows]
+            sent_at = self.options.clock()
             for row in rows:
                 _set(row, op, StepState.SENDING)
-                row.batch, row.job_id = batch.batch_id, None
+                row.batch, row.job_id, row.sent_at = batch.batch_id, None, sent_at
             self.journal.save(rows)
 
             def on_job(job_id: str, rows: list[RunRow] = rows) -> None:
@@ -457,6 +463,13 @@ class ImportRun:
         if not open_units:
             return
         op = open_units[0].op
+        sent = [
+            r.sent_at or 0.0 for u in open_units if u.state is StepState.SENDING for r in u.rows
+        ]
+        if sent and op is not Op.ACCOUNT_UPDATE:
+            wait = max(sent) + self.options.settle_seconds - self.options.clock()
+            if wait > 0:
+                self.options.sleep(wait)
         if op is Op.ACCOUNT_UPDATE:
             settled = [u for u in open_units if u.state is StepState.SENDING]
             for unit in settled:  # idempotent: sending it again is safe
