@@ -30,10 +30,13 @@ class FakeSource:
     config: list[dict[str, Any]] = field(default_factory=lambda: [dict(BATCH_SIZE_RECORD)])
     gateway_rows: list[GatewayRow] = field(default_factory=lambda: [STRIPE_GATEWAY])
     failures: dict[str, Exception] = field(default_factory=dict)  # check code (or method)
+    fail_once: dict[str, Exception] = field(default_factory=dict)  # raised the first time
     asked: list[str] = field(default_factory=list)
 
     def _maybe_fail(self, key: str) -> None:
         self.asked.append(key)
+        if key in self.fail_once:
+            raise self.fail_once.pop(key)
         if key in self.failures:
             raise self.failures[key]
 

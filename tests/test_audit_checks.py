@@ -257,6 +257,24 @@ def test_a_salesforce_error_makes_that_check_unknown_and_the_others_still_run():
     assert results["batch_size"].status == Status.PASS
 
 
+def test_a_passing_hiccup_is_retried_once():
+    hiccup = SalesforceError("Salesforce error (count): Server unavailable.", retryable=True)
+    source = FakeSource(
+        fail_once={"pm_inactive": hiccup},
+        rows_by_check={"pm_inactive": [pm_row(1, active=False)]},
+    )
+    check = run(source)["pm_inactive"]
+    assert check.status == Status.WARN and check.count == 1
+    assert source.asked.count("pm_inactive") == 2
+
+
+def test_a_refusal_is_not_retried():
+    denied = NotReadable("Salesforce: sObject type 'blng__Invoice__c' is not supported")
+    source = FakeSource(failures={"locked_invoices": denied})
+    assert run(source)["locked_invoices"].status == Status.UNKNOWN
+    assert source.asked.count("locked_invoices") == 1
+
+
 def test_an_error_while_listing_records_is_unknown_too():
     source = FakeSource(
         rows_by_check={"pm_inactive": [pm_row(1, active=False)]},

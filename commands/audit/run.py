@@ -62,14 +62,20 @@ def run_checks(
 
 
 def _guarded(codes: tuple[str, ...], run: Callable[[], list[CheckResult]]) -> list[CheckResult]:
-    try:
-        return run()
-    except UpstreamError as exc:
-        log.info("audit %s: %s", ", ".join(codes), exc.message)
-        return [unknown(code, exc.message) for code in codes]
-    except Exception:  # a bug in one check must not hide the other eighteen
-        log.exception("audit %s failed", ", ".join(codes))
-        return [unknown(code, "internal error (see the bot's log)") for code in codes]
+    """Run a check; a passing hiccup (a 503, a timeout, a dropped connection) is retried
+    once, since a scheduled summary with a needless `unknown` is read by a whole channel."""
+    for attempt in (1, 2):
+        try:
+            return run()
+        except UpstreamError as exc:
+            log.info("audit %s (attempt %s): %s", ", ".join(codes), attempt, exc.message)
+            if exc.retryable and attempt == 1:
+                continue
+            return [unknown(code, exc.message) for code in codes]
+        except Exception:  # a bug in one check must not hide the other eighteen
+            log.exception("audit %s failed", ", ".join(codes))
+            return [unknown(code, "internal error (see the bot's log)") for code in codes]
+    raise AssertionError("unreachable")
 
 
 def audit(
