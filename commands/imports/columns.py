@@ -72,6 +72,13 @@ def _lookup(extra: Mapping[Field, Sequence[str]]) -> dict[str, Field]:
     return table
 
 
+def column_name(header: Sequence[str], index: int) -> str:
+    """How problems and result files name a column: its header, or “column N” when blank."""
+    if index < len(header) and header[index]:
+        return header[index]
+    return f"column {index + 1}"
+
+
 @dataclass(frozen=True)
 class HeaderMatch:
     """Where each known field sits (column index), and the headers that matched nothing."""

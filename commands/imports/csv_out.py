@@ -14,7 +14,7 @@ from typing import Any
 
 from commands.csv_safe import write_csv
 from commands.ids import mask_token
-from commands.imports.columns import Field
+from commands.imports.columns import Field, column_name
 from commands.imports.results import ImportReport, PlannedRow, RowStatus
 from commands.problems import Severity
 
@@ -26,7 +26,7 @@ PROBLEM_COLUMNS = ("line", "column", "code", "severity", "message", "how to fix"
 def source_header(report: ImportReport) -> list[str]:
     """The file's columns in order, named as in each row's `source` (blank headers become
     “column N”; values beyond the header, on ragged rows, come last)."""
-    names = [h or f"column {i + 1}" for i, h in enumerate(report.header)]
+    names = [column_name(report.header, i) for i in range(len(report.header))]
     extra = dict.fromkeys(k for row in report.planned for k in row.source if k not in names)
     return [*names, *extra]
 

@@ -46,7 +46,7 @@ _SAVE_AS = "in Excel, use File > Save As > CSV UTF-8 and send that file"
 _CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     line: int  # physical line where the record starts
     cells: list[str]

@@ -13,12 +13,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property, lru_cache
 from typing import Any
 
-from commands.csv_safe import is_formula_like
+from commands.csv_safe import FORMULA_STARTS, is_formula_like
 from commands.ids import ACCOUNT_PREFIX, is_salesforce_id, is_stripe_customer_id, mask_token
 from commands.ids import token_kind as stripe_token_kind
-from commands.imports.columns import Field, HeaderMatch
+from commands.imports.columns import Field, HeaderMatch, column_name
 from commands.imports.reader import Limits, Record
 from commands.imports.results import RowProblem
 from commands.imports.scenario import REQUIRED, Scenario
@@ -44,9 +45,10 @@ CARD_TYPES = {
 MAX_NAME = 255  # Account.Name
 EXPIRING_DAYS = 30
 _WORD = re.compile(r"[^a-z0-9]+")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     """A data row: its cells as read, its valid values, and what is wrong with it."""
 
@@ -74,6 +76,11 @@ class RowContext:
     today: date
     gateway_prefix: str | None = None  # from describe, when Salesforce is reachable
 
+    @cached_property
+    def names(self) -> list[str]:
+        """Each column's name in problems and `source` (computed once, not per row)."""
+        return [column_name(self.header, i) for i in range(len(self.header))]
+
 
 def validate_rows(records: Sequence[Record], ctx: RowContext) -> list[ParsedRow]:
     rows = [parse_row(record, ctx) for record in records]
@@ -82,46 +89,56 @@ def validate_rows(records: Sequence[Record], ctx: RowContext) -> list[ParsedRow]
 
 
 def parse_row(record: Record, ctx: RowContext) -> ParsedRow:
-    header = ctx.header
-    row = ParsedRow(record.line, source_cells(header, record.cells))
-    _check_shape(row, record.cells, len(header))
+    cells, names = record.cells, ctx.names
+    row = ParsedRow(record.line, source_cells(ctx.header, cells, names))
+    _check_shape(row, cells, len(names))
     too_long: set[int] = set()
-    for index, cell in enumerate(record.cells):
-        column = _column_name(header, index)
+    for index, cell in enumerate(cells):
         if len(cell) > ctx.limits.max_cell_chars:
             too_long.add(index)
+            column = column_name(ctx.header, index)
             row.add(
                 column,
                 "value_too_long",
                 f"{column} holds {len(cell):,} characters; the most this import reads is "
                 f"{ctx.limits.max_cell_chars:,}",
             )
-        elif is_formula_like(cell) or is_formula_like(cell.strip()):
+        elif _looks_like_formula(cell):
+            column = column_name(ctx.header, index)
             first = cell[:1] if cell[:1] in "\t\r" else cell.strip()[:1]
             shown = {"\t": "a tab", "\r": "a carriage return"}.get(first, f"“{first}”")
             row.add(column, "formula_injection", f"{column} starts with {shown}, like a formula")
     for fld, index in ctx.match.columns.items():
-        if index in too_long or index >= len(record.cells):
+        if index in too_long or index >= len(cells):
             continue
-        text = record.cells[index].strip()
+        text = cells[index].strip()
         if text:
-            _check_value(row, fld, header[index], text, ctx)
-    _check_required(row, record.cells, ctx)
+            _check_value(row, fld, names[index], text, ctx)
+    _check_required(row, cells, ctx)
     _check_expiry(row, ctx)
     return row
 
 
-def source_cells(header: Sequence[str], cells: Sequence[str]) -> dict[str, str]:
+def source_cells(
+    header: Sequence[str], cells: Sequence[str], names: Sequence[str] | None = None
+) -> dict[str, str]:
     """The row as header -> cell, for the result CSVs; cells beyond the header keep a name."""
-    return {_column_name(header, i): cell for i, cell in enumerate(cells)} | {
-        _column_name(header, i): "" for i in range(len(cells), len(header))
-    }
+    names = names if names is not None else [column_name(header, i) for i in range(len(header))]
+    if len(cells) == len(names):
+        return dict(zip(names, cells, strict=True))
+    source = {column_name(header, i): cell for i, cell in enumerate(cells)}
+    return source | {name: "" for name in names[len(cells) :]}
 
 
-def _column_name(header: Sequence[str], index: int) -> str:
-    if index < len(header) and header[index]:
-        return header[index]
-    return f"column {index + 1}"
+def _looks_like_formula(cell: str) -> bool:
+    """`csv_safe.is_formula_like`, on the cell as sent or after leading spaces; the first
+    character decides cheaply for the many cells that are plainly data."""
+    first = cell[:1]
+    if first not in _FORMULA_FIRST and not (
+        first.isspace() and cell.lstrip()[:1] in _FORMULA_FIRST
+    ):
+        return False
+    return is_formula_like(cell) or is_formula_like(cell.strip())
 
 
 def _check_shape(row: ParsedRow, cells: Sequence[str], width: int) -> None:
@@ -149,8 +166,8 @@ def _check_required(row: ParsedRow, cells: Sequence[str], ctx: RowContext) -> No
         present = [f for f in group if f in ctx.match.columns]
         if not present or any(_cell(cells, ctx.match.columns[f]) for f in present):
             continue
-        names = " or ".join(ctx.header[ctx.match.columns[f]] for f in present)
-        row.add(ctx.header[ctx.match.columns[present[0]]], "missing_required", f"{names} is empty")
+        names = " or ".join(ctx.names[ctx.match.columns[f]] for f in present)
+        row.add(ctx.names[ctx.match.columns[present[0]]], "missing_required", f"{names} is empty")
 
 
 def _cell(cells: Sequence[str], index: int) -> str:
@@ -177,10 +194,16 @@ def _gateway_id(row: ParsedRow, column: str, text: str, ctx: RowContext) -> str 
     return _salesforce_id(row, column, text, ctx.gateway_prefix, "a Payment Gateway")
 
 
+@lru_cache(maxsize=1024)
+def _valid_id(text: str, prefix: str | None) -> bool:
+    """Files repeat the same gateway Id on every row: check each distinct one once."""
+    return is_salesforce_id(text, prefix)
+
+
 def _salesforce_id(
     row: ParsedRow, column: str, text: str, prefix: str | None, what: str
 ) -> str | None:
-    if is_salesforce_id(text, prefix):
+    if _valid_id(text, prefix):
         return text
     if is_salesforce_id(text):
         message = f"{text} is not {what} Id ({what} Ids start with {prefix})"
@@ -329,7 +352,7 @@ def _check_expiry(row: ParsedRow, ctx: RowContext) -> None:
         return
     found = expiry_problem(int(month), int(year), ctx.today)
     if found:
-        column = ctx.header[ctx.match.columns[Field.EXP_YEAR]]
+        column = ctx.names[ctx.match.columns[Field.EXP_YEAR]]
         row.add(column, *found)
 
 
@@ -339,7 +362,7 @@ def _check_expiry(row: ParsedRow, ctx: RowContext) -> None:
 def flag_duplicates(rows: Sequence[ParsedRow], ctx: RowContext) -> None:
     """The first row with a token or an Account counts; later rows that repeat the token, or
     give the same Account different data, are rejected with a pointer to the first."""
-    columns = {f: ctx.header[i] for f, i in ctx.match.columns.items()}
+    columns = {f: ctx.names[i] for f, i in ctx.match.columns.items()}
     first_token: dict[str, int] = {}
     account_cus: dict[str, tuple[int, str]] = {}  # account key -> (line, Stripe Customer ID)
     cus_account: dict[str, tuple[int, str]] = {}  # Stripe Customer ID -> (line, account key)
