@@ -591,7 +591,7 @@ class Org:
             self._expire_cursors()
             cursor_id, _, offset_text = locator.partition("-")
             cursor = self._cursors.get(cursor_id)
-            if cursor is None or not offset_text.isdigit():
+            if cursor is None or not (offset_text.isascii() and offset_text.isdigit()):
                 raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
             cursor.touched = time.monotonic()
             self._cursors.move_to_end(cursor_id)

@@ -1,8 +1,9 @@
 """The HTTP(S) side of the stand-in: Salesforce's REST paths, OAuth, faults and counters.
 
-A werkzeug WSGI server bound to 127.0.0.1 serves, in a background thread, the resources
-simple-salesforce calls (paths as it sends them, trailing slashes included). Errors are the
-JSON lists Salesforce sends; every API response carries `Sforce-Limit-Info`.
+A small keep-alive HTTP/1.1 server (`wsgi_server`) bound to 127.0.0.1 serves, in a background
+thread, the resources simple-salesforce calls (paths as it sends them, trailing slashes
+included). Errors are the JSON lists Salesforce sends; every API response carries
+`Sforce-Limit-Info`.
 
 Faults exist because the bot's retry and resume logic matters most where tests cannot reach
 a real org: a 503, a connection closed without an answer, a request that hangs past the
@@ -34,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .bulk import BulkJobs
@@ -50,6 +50,7 @@ from .oauth import (
 )
 from .org import DEFAULT_API_VERSION, DEFAULT_PAGE_SIZE, Org
 from .values import normalize_id
+from .wsgi_server import ConnectionDropped, WSGIServer
 
 log = logging.getLogger("sandbox.salesforce")
 
@@ -60,10 +61,6 @@ DEFAULT_API_LIMIT = 100_000
 _VERSION_PATH = re.compile(r"^/services/data/v(\d{2}\.\d)(/.*)?$")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 JSON_TYPE = "application/json;charset=UTF-8"
-
-
-class _Dropped(ConnectionAbortedError):
-    """Raised after closing the client's connection on purpose (werkzeug then stays quiet)."""
 
 
 @dataclass
@@ -162,16 +159,6 @@ class _Answer:
     content_type: str = JSON_TYPE
 
 
-class _Handler(WSGIRequestHandler):
-    """werkzeug's handler without the per-request log lines."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
-        log.debug("salesforce stand-in: " + format, *args)
-
-
 def _versions() -> list[dict[str, str]]:
     seasons = ("Winter", "Spring", "Summer")
     return [
@@ -220,11 +207,8 @@ class SalesforceServer:
         self._tempdir = tempfile.mkdtemp(prefix="sf-server-")
         self.ca_bundle: str | None = None
         ssl_context = self._tls_context() if tls else None
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_Handler,
-            ssl_context=ssl_context,
-        )
-        self.port = self._server.server_port
+        self._server = WSGIServer(port, self._wsgi, ssl_context)
+        self.port = self._server.server_address[1]
         scheme = "https" if tls else "http"
         self.instance_url = f"https://127.0.0.1:{self.port}" if tls else \
             f"{scheme}://127.0.0.1:{self.port}"
@@ -238,7 +222,7 @@ class SalesforceServer:
         self.access_token = access_token or self._new_token()
         self._sessions[self.access_token] = org.ensure_user(self.oauth.run_as)
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
+                                        kwargs={"poll_interval": 0.02},
                                         name=f"salesforce-standin-{self.port}", daemon=True)
         self._stopped = False
 
@@ -269,6 +253,7 @@ class SalesforceServer:
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
+        self._server.close_connections()
         shutil.rmtree(self._tempdir, ignore_errors=True)
 
     def __enter__(self) -> SalesforceServer:
@@ -345,7 +330,7 @@ class SalesforceServer:
                 response = self._api(request, environ)
             else:
                 response = self._json(_Answer(404, not_found().to_json()))
-        except _Dropped:
+        except ConnectionDropped:
             raise
         except Exception:  # never let a bug look like a dropped connection
             log.exception("salesforce stand-in: unexpected error")
@@ -362,11 +347,11 @@ class SalesforceServer:
                         headers=headers)
 
     def _drop(self, environ: dict[str, Any]) -> None:
-        sock = environ.get("werkzeug.socket")
+        sock = environ.get("sandbox.socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        raise _Dropped("connection dropped by the stand-in")
+        raise ConnectionDropped("connection dropped by the stand-in")
 
     def _bearer(self, request: Request) -> str | None:
         header = request.headers.get("Authorization", "")

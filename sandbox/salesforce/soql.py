@@ -75,6 +75,7 @@ _DATETIME = re.compile(
 _BAD_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![A-Za-z0-9_:])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_DIGITS = "0123456789"
 _OPS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 
 
@@ -114,7 +115,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("STRING", text[i + 1 : j], i))
             i = j + 1
             continue
-        if ch.isdigit():
+        if ch in _DIGITS:
             m = _DATETIME.match(text, i)
             if m:
                 tokens.append(Token("DATETIME", m.group(), i))
@@ -129,9 +130,9 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token("DATE", m.group(), i))
                 i = m.end()
                 continue
-        if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
+        if ch in _DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _DIGITS):
             m = _NUMBER.match(text, i)
-            assert m is not None
+            assert m is not None  # the first character is an ASCII digit
             end = m.end()
             if end < n and (text[end].isalpha() or text[end] == "_"):
                 raise malformed(text, i, f"unexpected token: '{text[i:end + 1]}'")
