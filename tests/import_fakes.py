@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from commands.ids import to_18
 from commands.imports import (
@@ -24,6 +25,12 @@ from commands.stripe_facts import Found, StripeCustomer, StripePaymentMethod
 
 TODAY = date(2026, 6, 15)
 GATEWAY_PREFIX = "a0G"
+
+# Headers of the three scenarios, as an admin would write them.
+PAYMENT_METHOD_COLUMNS = ["Payment Gateway (record ID)", "Active", "Payment Gateway Token"]
+NEW_HEADER = ["Account Name", "Stripe Customer ID", *PAYMENT_METHOD_COLUMNS]
+EXISTING_HEADER = ["Account Id", "Stripe Customer ID", *PAYMENT_METHOD_COLUMNS]
+PM_HEADER = ["Account Id", *PAYMENT_METHOD_COLUMNS]
 
 
 def sf_id(prefix: str, n: int) -> str:
@@ -188,3 +195,16 @@ class FakeStripe:
 
     def dashboard_url(self, object_id: str) -> str:
         return f"https://dashboard.stripe.com/test/{object_id}"
+
+
+def stripe_customer_with_cards(client: Any, name: str, cards: int = 1) -> tuple[str, list[str]]:
+    """A customer in the Stripe stand-in (through a `stripe.StripeClient`) with attached cards,
+    unknown to Salesforce: what an admin's import file of new customers points at."""
+    customer = client.v1.customers.create(params={"name": name})
+    tokens = []
+    for _ in range(cards):
+        card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+        method = client.v1.payment_methods.create(params={"type": "card", "card": card})
+        client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+        tokens.append(method.id)
+    return customer.id, tokens

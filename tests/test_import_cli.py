@@ -11,12 +11,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.import_fakes import NEW_HEADER as HEADER
 from tests.import_fakes import csv_bytes
 from tests.plugins.stripe import Seeded
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-          "Payment Gateway Token"]  # fmt: skip
 GW = "a0G000000000001"
 
 PROBLEM = {

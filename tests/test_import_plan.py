@@ -30,14 +30,16 @@ from tests.import_fakes import (
     prepare,
     sf_id,
 )
+from tests.import_fakes import (
+    EXISTING_HEADER as BY_ID,
+)
+from tests.import_fakes import (
+    NEW_HEADER as NEW,
+)
+from tests.import_fakes import (
+    PM_HEADER as PM_ONLY,
+)
 
-NEW = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-       "Payment Gateway Token"]  # fmt: skip
-BY_ID = ["Account Id", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-         "Payment Gateway Token"]  # fmt: skip
-BY_NAME = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-           "Payment Gateway Token"]  # fmt: skip
-PM_ONLY = ["Account Id", "Payment Gateway (record ID)", "Active", "Payment Gateway Token"]
 MISSING_ACCOUNT = sf_id("001", 99)
 MISSING_GATEWAY = sf_id("a0G", 99)
 
@@ -76,9 +78,9 @@ def run(
 CASES = [
     ("account_not_found-id", BY_ID, [MISSING_ACCOUNT, "cus_acme", GATEWAY, "true", "pm_acme_2"],
      None, "Account Id", "account_not_found"),
-    ("account_not_found-name", BY_NAME, ["Nobody Ltd", "cus_new", GATEWAY, "true", "pm_new_1"],
+    ("account_not_found-name", NEW, ["Nobody Ltd", "cus_new", GATEWAY, "true", "pm_new_1"],
      Scenario.EXISTING, "Account Name", "account_not_found"),
-    ("account_ambiguous", BY_NAME, ["springfield nuclear", "cus_new", GATEWAY, "true", "pm_new_1"],
+    ("account_ambiguous", NEW, ["springfield nuclear", "cus_new", GATEWAY, "true", "pm_new_1"],
      Scenario.EXISTING, "Account Name", "account_ambiguous"),
     ("gateway_not_found", NEW, ["New Co", "cus_new", MISSING_GATEWAY, "true", "pm_new_1"], None,
      "Payment Gateway (record ID)", "gateway_not_found"),
@@ -132,7 +134,7 @@ def test_each_cross_check_is_reported_on_its_line_and_column(
 
 
 def test_ambiguous_names_are_never_resolved_to_the_first() -> None:
-    report = run(BY_NAME, ["Springfield Nuclear", "cus_new", GATEWAY, "true", "pm_new_1"],
+    report = run(NEW, ["Springfield Nuclear", "cus_new", GATEWAY, "true", "pm_new_1"],
                  scenario=Scenario.EXISTING)  # fmt: skip
     (row,) = report.planned
     assert row.status == RowStatus.REJECTED
@@ -262,7 +264,7 @@ def test_rerunning_the_same_file_plans_nothing() -> None:
         ["Acme Corporation", "cus_acme", GATEWAY, "true", "pm_acme_2"],
         ["Globex", "cus_globex", GATEWAY, "true", "pm_globex_1"],
     ]
-    first = run(BY_NAME, *rows, scenario=Scenario.EXISTING, directory=directory, stripe=stripe)
+    first = run(NEW, *rows, scenario=Scenario.EXISTING, directory=directory, stripe=stripe)
     assert (first.plan.accounts_update, first.plan.payment_methods_create) == (1, 2)
     # What the run would have written:
     directory.accounts[1] = AccountRecord(GLOBEX, "Globex", "cus_globex")
@@ -270,7 +272,7 @@ def test_rerunning_the_same_file_plans_nothing() -> None:
         account = planned.account_id or ""
         token = planned.payment_method_fields["blng__PaymentGatewayToken__c"]
         directory.payment_methods.append(PaymentMethodRecord(sf_id("a0M", 50 + n), account, token))
-    again = run(BY_NAME, *rows, scenario=Scenario.EXISTING, directory=directory, stripe=stripe)
+    again = run(NEW, *rows, scenario=Scenario.EXISTING, directory=directory, stripe=stripe)
     assert vars(again.plan) == {
         "accounts_create": 0,
         "accounts_update": 0,

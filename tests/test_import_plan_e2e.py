@@ -14,13 +14,10 @@ from bot.salesforce.client import SalesforceClient
 from bot.salesforce.imports_directory import SalesforceImportDirectory
 from bot.stripe_gateway import StripeGateway
 from commands.imports import ImportReport, Limits, RowStatus, Scenario, prepare_import
-from tests.import_fakes import csv_bytes
+from tests.import_fakes import NEW_HEADER as NEW
+from tests.import_fakes import PM_HEADER as PM_ONLY
+from tests.import_fakes import csv_bytes, stripe_customer_with_cards
 from tests.plugins.stripe import Seeded
-
-NEW = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-       "Payment Gateway Token"]  # fmt: skip
-BY_NAME = NEW
-PM_ONLY = ["Account Id", "Payment Gateway (record ID)", "Active", "Payment Gateway Token"]
 
 
 @dataclass
@@ -38,25 +35,7 @@ class World:
         return self.seeded.report.gateways[key]["id"]
 
     def new_customer(self, name: str, cards: int = 1) -> tuple[str, list[str]]:
-        """A Stripe customer that Salesforce does not know yet, with attached cards."""
-        client = self.seeded.stripe_client()
-        customer = client.v1.customers.create(params={"name": name})
-        tokens = []
-        for _ in range(cards):
-            method = client.v1.payment_methods.create(
-                params={
-                    "type": "card",
-                    "card": {
-                        "number": "4242424242424242",
-                        "exp_month": 12,
-                        "exp_year": 2031,
-                        "cvc": "123",
-                    },  # fmt: skip
-                }
-            )
-            client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
-            tokens.append(method.id)
-        return customer.id, tokens
+        return stripe_customer_with_cards(self.seeded.stripe_client(), name, cards)
 
     def prepare(self, header: list[str], *rows: list[str], scenario: Scenario | None = None
                 ) -> ImportReport:  # fmt: skip
@@ -131,7 +110,7 @@ def test_existing_accounts_by_name_same_name_twins_and_reruns(world: World) -> N
     twin = world.account("same_name", 1)
     stripe_gw = world.gateway("stripe")
     report = world.prepare(
-        BY_NAME,
+        NEW,
         [
             "acme corporation",
             acme["stripe_customer_id"],

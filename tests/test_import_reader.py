@@ -8,10 +8,9 @@ from hypothesis import strategies as st
 
 from commands.imports import FileRejected, Limits
 from commands.imports.columns import Field, match_header
+from tests.import_fakes import NEW_HEADER as HEADER
 from tests.import_fakes import csv_bytes, prepare
 
-HEADER = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-          "Payment Gateway Token"]  # fmt: skip
 GW = "a0G000000000001"
 ROW = ["Acme", "cus_acme", GW, "true", "pm_acme_1"]
 

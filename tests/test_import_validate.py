@@ -6,12 +6,10 @@ import pytest
 
 from commands.imports import Scenario
 from commands.imports.validate import FALSE_WORDS, TRUE_WORDS
+from tests.import_fakes import EXISTING_HEADER as EXISTING
 from tests.import_fakes import GATEWAY, TODAY, csv_bytes, prepare, sf_id
+from tests.import_fakes import NEW_HEADER as NEW
 
-NEW = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-       "Payment Gateway Token"]  # fmt: skip
-EXISTING = ["Account Id", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-            "Payment Gateway Token"]  # fmt: skip
 PM_ONLY = ["Account Name", "Payment Gateway (record ID)", "Active", "Payment Gateway Token"]
 ACCOUNT = sf_id("001", 7)
 GOOD_NEW = ["Acme", "cus_acme", GATEWAY, "true", "pm_acme_1"]
