@@ -30,6 +30,8 @@ PROBLEM = {
     },
 }
 COUNT = {"type": "integer", "minimum": 0}
+PLAN_KEYS = ["accounts_create", "accounts_update", "payment_methods_create", "skipped",
+             "rejected_rows"]  # fmt: skip
 REPORT = {
     "type": "object",
     "required": ["scenario", "rows", "problems", "plan"],
@@ -39,23 +41,8 @@ REPORT = {
         "problems": {"type": "array", "items": PROBLEM},
         "plan": {
             "type": "object",
-            "required": [
-                "accounts_create",
-                "accounts_update",
-                "payment_methods_create",
-                "skipped",
-                "rejected_rows",
-            ],  # fmt: skip
-            "properties": dict.fromkeys(
-                [
-                    "accounts_create",
-                    "accounts_update",
-                    "payment_methods_create",
-                    "skipped",
-                    "rejected_rows",
-                ],
-                COUNT,
-            ),  # fmt: skip
+            "required": PLAN_KEYS,
+            "properties": dict.fromkeys(PLAN_KEYS, COUNT),
         },
         "skipped_checks": {"type": "array", "items": {"type": "string"}},
     },

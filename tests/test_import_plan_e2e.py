@@ -37,8 +37,9 @@ class World:
     def new_customer(self, name: str, cards: int = 1) -> tuple[str, list[str]]:
         return stripe_customer_with_cards(self.seeded.stripe_client(), name, cards)
 
-    def prepare(self, header: list[str], *rows: list[str], scenario: Scenario | None = None
-                ) -> ImportReport:  # fmt: skip
+    def prepare(
+        self, header: list[str], *rows: list[str], scenario: Scenario | None = None
+    ) -> ImportReport:
         return prepare_import(
             csv_bytes(header, *rows),
             filename="e2e.csv",
@@ -80,7 +81,7 @@ def test_new_customers_are_planned_and_conflicts_found(world: World) -> None:
             world.gateway("inactive"),
             "true",
             acme["payment_methods"][0]["token"],
-        ],  # fmt: skip
+        ],
         ["Third Co", cus, world.gateway("not_stripe"), "true", "pm_NoSuchMethod1"],
     )
     found = problems(report)
@@ -108,38 +109,28 @@ def test_new_customers_are_planned_and_conflicts_found(world: World) -> None:
 def test_existing_accounts_by_name_same_name_twins_and_reruns(world: World) -> None:
     acme, globex = world.account("healthy"), world.account("no_stripe_id")
     twin = world.account("same_name", 1)
+    quoted = world.account("injection")  # O'Brien 100% Ltd: a quote and a LIKE wildcard
     stripe_gw = world.gateway("stripe")
+
+    def row(account: dict[str, Any], name: str | None = None, cus: str = "stripe_customer_id"):
+        token = account["payment_methods"][0]["token"]
+        return [name or account["name"], account[cus], stripe_gw, "true", token]
+
     report = world.prepare(
         NEW,
-        [
-            "acme corporation",
-            acme["stripe_customer_id"],
-            stripe_gw,
-            "true",
-            acme["payment_methods"][0]["token"],
-        ],  # fmt: skip
-        [
-            globex["name"],
-            globex["stripe_customer_real"],
-            stripe_gw,
-            "true",
-            globex["payment_methods"][0]["token"],
-        ],  # fmt: skip
-        [
-            twin["name"],
-            twin["stripe_customer_id"],
-            stripe_gw,
-            "true",
-            twin["payment_methods"][0]["token"],
-        ],  # fmt: skip
+        row(acme, name="acme corporation"),
+        row(globex, cus="stripe_customer_real"),
+        row(twin),
+        row(quoted),
         scenario=Scenario.EXISTING,
     )
     found = problems(report)
     assert (2, "Payment Gateway Token", "token_already_imported") in found
     assert (3, "Payment Gateway Token", "token_already_imported") in found
     assert (4, "Account Name", "account_ambiguous") in found
+    assert (5, "Payment Gateway Token", "token_already_imported") in found
     statuses = [row.status for row in report.planned]
-    assert statuses == [RowStatus.SKIP, RowStatus.OK, RowStatus.REJECTED]
+    assert statuses == [RowStatus.SKIP, RowStatus.OK, RowStatus.REJECTED, RowStatus.SKIP]
     assert report.planned[1].account_id == globex["id"]
     assert report.planned[1].account_fields == {
         "Stripe_Customer_Id__c": globex["stripe_customer_real"]
@@ -169,16 +160,16 @@ def test_payment_methods_for_existing_accounts_check_stripe_ownership(world: Wor
 def test_deleted_customers_are_told_from_missing_ones(world: World) -> None:
     hooli = world.account("deleted_customer")
     _, (card,) = world.new_customer("Hooli card holder")
-    report = world.prepare(
-        PM_ONLY, [hooli["id"], world.gateway("stripe"), "true", card]
-    )  # fmt: skip
+    report = world.prepare(PM_ONLY, [hooli["id"], world.gateway("stripe"), "true", card])
     assert (2, "Stripe Customer ID", "stripe_customer_deleted") in problems(report)
 
 
 def test_lookups_are_batched_not_per_row(world: World) -> None:
     stripe_gw = world.gateway("stripe")
-    rows = [[f"Bulk Co {i}", f"cus_Bulk{i:05d}", stripe_gw, "true", f"pm_Bulk{i:05d}"]
-            for i in range(450)]  # fmt: skip
+    rows = [
+        [f"Bulk Co {i}", f"cus_Bulk{i:05d}", stripe_gw, "true", f"pm_Bulk{i:05d}"]
+        for i in range(450)
+    ]
     before = world.seeded.sf_server.api_calls
     world.stripe = _NoStripe()  # only Salesforce calls are counted here
     try:

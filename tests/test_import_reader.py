@@ -56,7 +56,7 @@ def rejected(data: bytes, limits: Limits | None = None) -> str:
         "undecodable",
         "wrong-delimiter",
         "no-header",
-    ],  # fmt: skip
+    ],
 )
 def test_unusable_files_are_rejected_with_a_reason(data: bytes, reason: str) -> None:
     assert reason in rejected(data)

@@ -1,19 +1,22 @@
 """The Salesforce side of imports: `commands.imports.crosscheck.ImportDirectory`.
 
-Every question is asked for many keys at once: one query per chunk of at most 200 keys (well
-inside SOQL's statement length even for 255-character names), never one per row, so a
-2,000-row file costs a handful of API calls. The run engine asks the same questions to
-reconcile a batch whose response was lost. Values reach SOQL only through `soql.in_list`.
+Every question is asked for many keys at once: one query per chunk of at most 200 keys, never
+one per row, so a 2,000-row file costs a handful of API calls. A query travels in the URL,
+and Salesforce refuses a URL and headers over 16,384 bytes (414 URI Too Long), so a chunk of
+long or non-ASCII names is cut earlier, by its encoded size. The run engine asks the same
+questions to reconcile a batch whose response was lost. Values reach SOQL only through
+`soql.quote`/`soql.in_list`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
+from urllib.parse import quote_plus
 
 from bot.salesforce.client import SalesforceClient
-from bot.salesforce.soql import chunks, in_list
+from bot.salesforce.soql import in_list, quote
 from commands.errors import NotReadable
 from commands.ids import to_18
 from commands.imports.crosscheck import AccountRecord, GatewayRecord, PaymentMethodRecord
@@ -21,6 +24,9 @@ from commands.imports.crosscheck import AccountRecord, GatewayRecord, PaymentMet
 GATEWAY = "blng__PaymentGateway__c"
 PAYMENT_METHOD = "blng__PaymentMethod__c"
 CHUNK = 200
+# Encoded bytes of the IN list in one query's URL: with the rest of the query and the
+# headers (the bearer token, cookies) it stays well under Salesforce's 16,384.
+MAX_IN_BYTES = 9000
 
 
 class SalesforceImportDirectory:
@@ -105,10 +111,25 @@ class SalesforceImportDirectory:
     def _query_in(
         self, sobject: str, fields: str, where_field: str, keys: Collection[str]
     ) -> Iterator[dict[str, Any]]:
-        for chunk in chunks(sorted(keys), CHUNK):
+        for chunk in url_sized_chunks(sorted(keys)):
             yield from self.client.query(
                 f"SELECT {fields} FROM {sobject} WHERE {where_field} IN {in_list(chunk)}"
             )
+
+
+def url_sized_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    """At most CHUNK keys, and at most MAX_IN_BYTES once quoted and URL-encoded."""
+    chunk: list[str] = []
+    size = 0
+    for key in keys:
+        cost = len(quote_plus(quote(key))) + 3  # and the encoded comma
+        if chunk and (len(chunk) == CHUNK or size + cost > MAX_IN_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(key)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def _ids18(ids: Collection[str]) -> set[str]:
