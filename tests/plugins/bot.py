@@ -14,19 +14,16 @@ Channels: ``SUPPORT_CHANNEL``, ``APPROVALS_CHANNEL`` (APPROVALS_CHANNEL), ``ALER
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.config import Settings, load_settings
-from bot.http_server import make_server, wsgi_app
+from bot.config import Settings
 from bot.services import Services
-from bot.slack_app import build_app
+from sandbox.bot_server import BotServer, start_bot_server
 from sandbox.slack_api import (
     ALERTS_CHANNEL,
     APPROVALS_CHANNEL,
@@ -72,9 +69,7 @@ class RunningBot:
     url: str
     slack: SlackApiServer
     sender: SlackSender
-    _server: Any = None
-    _thread: threading.Thread | None = None
-    _executor: ThreadPoolExecutor | None = None
+    _bot: BotServer | None = None
 
     requester: str = REQUESTER
     approver: str = APPROVER
@@ -84,26 +79,14 @@ class RunningBot:
     alerts: str = ALERTS_CHANNEL
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._bot is not None:
+            self._bot.stop()
 
 
 def start_bot(slack: SlackApiServer, env: dict[str, str]) -> RunningBot:
-    settings = load_settings(env, dotenv_path=None)
-    services = Services(settings)
-    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bot-listener")
-    app = build_app(services, executor=executor)
-    server = make_server(wsgi_app(app, lambda: {"ok": True}), "127.0.0.1", 0, threads=8)
-    port = server.port
-    thread = threading.Thread(target=server.serve_forever, name="bot-http", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/slack/events"
-    sender = SlackSender(url, SIGNING_SECRET, api=slack)
-    return RunningBot(env, settings, services, app, url, slack, sender, server, thread, executor)
+    bot = start_bot_server(env)
+    sender = SlackSender(bot.url, SIGNING_SECRET, api=slack)
+    return RunningBot(env, bot.settings, bot.services, bot.app, bot.url, slack, sender, bot)
 
 
 @pytest.fixture
