@@ -15,16 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
-
 from sandbox.slack_api import APPROVALS_CHANNEL, APPROVER, REQUESTER, SUPPORT_CHANNEL
 from sandbox.stripe import post_seed_ops
+from tests.import_fakes import EXISTING_HEADER, NEW_HEADER, PM_HEADER
 
-NEW = ["Account Name", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-       "Payment Gateway Token"]  # fmt: skip
-EXISTING = ["Account Id", "Stripe Customer ID", "Payment Gateway (record ID)", "Active",
-            "Payment Gateway Token"]  # fmt: skip
-PM_ONLY = ["Account Id", "Payment Gateway (record ID)", "Active", "Payment Gateway Token"]
+NEW, EXISTING, PM_ONLY = NEW_HEADER, EXISTING_HEADER, PM_HEADER
 TOKEN_FIELD = "blng__PaymentGatewayToken__c"
 STRIPE_FIELD = "Stripe_Customer_Id__c"
 WAIT = 30.0  # seconds; generous for two shared cores, never a timing assertion
@@ -56,29 +51,6 @@ class ImportWorld:
 
     def gateway(self, key: str = "stripe") -> str:
         return self.rig.seed.gateways[key]["id"]
-
-    def customer(self, name: str, cards: int = 1) -> tuple[str, list[str]]:
-        """A Stripe customer with attached cards, unknown to Salesforce."""
-        client = stripe.StripeClient(
-            self.rig.stripe.api_key, base_addresses={"api": self.rig.stripe.api_base}
-        )
-        customer = client.v1.customers.create(params={"name": name})
-        tokens = []
-        for _ in range(cards):
-            method = client.v1.payment_methods.create(
-                params={
-                    "type": "card",
-                    "card": {
-                        "number": "4242424242424242",
-                        "exp_month": 12,
-                        "exp_year": 2031,
-                        "cvc": "123",
-                    },
-                }  # fmt: skip
-            )
-            client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
-            tokens.append(method.id)
-        return customer.id, tokens
 
     def customers(self, stem: str, n: int) -> list[tuple[str, str, str]]:
         """(name, customer id, card token) for `n` new customers, created in one batch through
