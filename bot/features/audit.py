@@ -15,7 +15,6 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, HeaderBlock
@@ -23,6 +22,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock
 from bot.audit_chart import open_findings_chart
 from bot.audit_store import AuditStore
 from bot.features.base import Invocation, Subcommand
+from bot.features.imports import local_today
 from bot.features.lookups import _shell_user, context, section
 from bot.salesforce.audit_source import SalesforceAuditSource
 from bot.services import Services
@@ -53,9 +53,8 @@ USAGE = "Use `/billing audit` to see the audit privately, or `/billing audit pos
 
 def options_for(services: Services) -> AuditOptions:
     settings = services.settings
-    today = services.clock().astimezone(ZoneInfo(settings.timezone)).date()
     return AuditOptions(
-        window=AuditWindow(today),
+        window=AuditWindow(local_today(services)),
         stripe_sample=max(0, settings.audit_stripe_sample),
         batch_size_setting=settings.sf_batch_size_setting,
     )
