@@ -305,10 +305,11 @@ class Org:
                                   "the request body: expected a JSON object")
         values: dict[str, Any] = {}
         locked: list[str] = []
+        exact = obj.fields
         for key, raw in fields.items():
             if key == "attributes":
                 continue
-            f = obj.field(key) if isinstance(key, str) else None
+            f = exact.get(key) or (obj.field(key) if isinstance(key, str) else None)
             if f is None:
                 raise SalesforceError(400, "INVALID_FIELD",
                                       f"No such column '{key}' on sobject of type {obj.name}")
