@@ -318,15 +318,21 @@ class ImportFlow:
 
     # --- decisions ----------------------------------------------------------------------------
 
-    def approve(self, request_id: int, user: str, channel: str) -> None:
-        outcome = decide(
+    def _decide(
+        self, request_id: int, user: str, approve: bool, reason: str = ""
+    ) -> DecisionOutcome:
+        return decide(
             self.store,
             request_id,
             decider=user,
-            approve=True,
+            approve=approve,
             is_approver=self.access.user_allowed("approve", user),
             now=self.services.clock(),
+            reason=reason,
         )
+
+    def approve(self, request_id: int, user: str, channel: str) -> None:
+        outcome = self._decide(request_id, user, approve=True)
         self._after_decision(outcome, user, channel, "approve")
         if outcome.decided:
             self.runner.start(request_id)
@@ -349,15 +355,7 @@ class ImportFlow:
         self._after_decision(outcome, user, channel, "reject")
 
     def reject(self, request_id: int, user: str, reason: str) -> None:
-        outcome = decide(
-            self.store,
-            request_id,
-            decider=user,
-            approve=False,
-            is_approver=self.access.user_allowed("approve", user),
-            now=self.services.clock(),
-            reason=reason.strip(),
-        )
+        outcome = self._decide(request_id, user, approve=False, reason=reason.strip())
         request = self.store.get(request_id)
         channel = request.approval_channel if request else self.settings.approvals_channel
         self._after_decision(outcome, user, channel, "reject")

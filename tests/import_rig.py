@@ -11,11 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sandbox.slack_api import APPROVALS_CHANNEL, APPROVER, REQUESTER, SUPPORT_CHANNEL
+from commands.imports.approval import Status, expiry
+from sandbox.slack_api import (
+    APPROVALS_CHANNEL,
+    APPROVER,
+    REQUESTER,
+    SUPPORT_CHANNEL,
+    serve_wsgi,
+)
 from sandbox.stripe import post_seed_ops
 from tests.import_fakes import EXISTING_HEADER, NEW_HEADER, PM_HEADER
 
@@ -25,6 +34,59 @@ STRIPE_FIELD = "Stripe_Customer_Id__c"
 WAIT = 30.0  # seconds; generous for two shared cores, never a timing assertion
 
 _unique = itertools.count(1)
+
+
+def stored_request(
+    store: Any,
+    rows: Iterable[Any] = (),
+    *,
+    created_at: datetime,
+    requester: str = "U_REQ",
+    hours: int = 24,
+    approved: bool = False,
+) -> int:
+    """An import request in `store` (a `bot.imports_store.ImportStore`), approved by U_APP
+    when asked, with `rows` (`StoredRow`s) as its journal."""
+    request_id = store.create(
+        requester=requester,
+        source="modal",
+        file_name="test.csv",
+        file_id="F1",
+        scenario="new",
+        note="",
+        report={},
+        reply_channel="C1",
+        rows=rows,
+        created_at=created_at,
+        expires_at=expiry(created_at, hours),
+    )
+    if approved:
+        store.decide(request_id, Status.APPROVED, decided_by="U_APP", decided_at=created_at)
+    return request_id
+
+
+class Recorder:
+    """A WSGI app that records the headers of every request it gets (a host that is not
+    Slack's: nothing should ever reach it)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list:
+        self.requests.append({k: v for k, v in environ.items() if k.startswith("HTTP_")})
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        return [b"Account Name\nEvil\n"]
+
+
+@contextmanager
+def elsewhere() -> Iterator[tuple[Recorder, str]]:
+    """A recording server on 127.0.0.1: (recorder, base URL)."""
+    recorder = Recorder()
+    server = serve_wsgi(recorder)
+    try:
+        yield recorder, server.url
+    finally:
+        server.stop()
 
 
 def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:

@@ -44,22 +44,27 @@ def status(world: ImportWorld, message: dict) -> Status:
     return ImportStore(world.rig.services.storage).get(world.request_number(message)).status
 
 
-def test_the_requester_cannot_approve_their_own_import(world: ImportWorld) -> None:
-    request, cus, _ = requested(world, "Self Approval Co")
-    world.click(request, "import_approve", user=REQUESTER)  # also on the approvers list
+OWN = "You asked for this import, so someone else must approve it."
 
-    told(world, REQUESTER, "You asked for this import, so someone else must approve it.")
+
+@pytest.mark.parametrize(
+    ("user", "action", "needle"),
+    [
+        (REQUESTER, "import_approve", OWN),  # the requester is on the approvers list too
+        (REQUESTER, "import_reject", OWN),
+        (OUTSIDER, "import_approve", "not set up to approve imports"),
+        (OUTSIDER, "import_reject", "not set up to approve imports"),
+    ],
+    ids=["self-approval", "self-rejection", "outsider-approval", "outsider-rejection"],
+)
+def test_refused_decisions_leave_the_request_waiting(world, user, action, needle) -> None:
+    request, cus, _ = requested(world, f"Refused {action[7:]} Co")
+    world.click(request, action, user=user)
+
+    told(world, user, needle)
     assert status(world, request) is Status.PENDING_APPROVAL
     assert set(buttons(world.message(request))) == {"import_approve", "import_reject"}
-    assert not world.accounts_with([cus])
-
-
-def test_someone_who_is_not_an_approver_cannot_approve(world: ImportWorld) -> None:
-    request, cus, _ = requested(world, "Outsider Click Co")
-    world.click(request, "import_approve", user=OUTSIDER)
-
-    told(world, OUTSIDER, "not set up to approve imports")
-    assert status(world, request) is Status.PENDING_APPROVAL
+    assert world.slack.current_view(user) is None  # no reason asked of someone refused
     assert not world.accounts_with([cus])
 
 
@@ -130,10 +135,3 @@ def test_reject_asks_for_a_reason_and_shows_it(world: ImportWorld) -> None:
     assert stored.status is Status.REJECTED and stored.reason == "Wrong gateway <!channel>"
     assert stored.decided_by == APPROVER
     assert not world.accounts_with([cus])
-
-
-def test_the_requester_cannot_reject_their_own_request_either(world: ImportWorld) -> None:
-    request, _, _ = requested(world, "Own Reject Co")
-    world.click(request, "import_reject", user=REQUESTER)
-    told(world, REQUESTER, "You asked for this import")
-    assert status(world, request) is Status.PENDING_APPROVAL

@@ -15,9 +15,9 @@ from commands.imports.approval import (
     Status,
     decide,
     expire_overdue,
-    expiry,
     refusal_text,
 )
+from tests.import_rig import stored_request
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -27,20 +27,8 @@ def store(tmp_path: Path) -> ImportStore:
     return ImportStore(Storage(tmp_path / "bot.db"))
 
 
-def new_request(store: ImportStore, requester: str = "U_REQ", hours: int = 24) -> int:
-    return store.create(
-        requester=requester,
-        source="modal",
-        file_name="customers.csv",
-        file_id="F1",
-        scenario="new",
-        note="",
-        report={},
-        reply_channel="C1",
-        rows=[],
-        created_at=NOW,
-        expires_at=expiry(NOW, hours),
-    )
+def new_request(store: ImportStore, hours: int = 24) -> int:
+    return stored_request(store, created_at=NOW, hours=hours)
 
 
 def test_an_approver_who_did_not_ask_approves_once(store):

@@ -3,35 +3,12 @@ and never a request carrying the bot token anywhere else."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bot.config import load_settings
 from bot.slack_files import SLACK_FILE_HOST, DownloadRefused, allowed_origin, check_url, download
-from sandbox.slack_api import SlackApiServer, serve_wsgi
-
-
-class Recorder:
-    """A plain HTTP server on 127.0.0.1 that records every request's headers."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, str]] = []
-
-    def __call__(self, environ, start_response):  # noqa: ANN001 - WSGI
-        self.requests.append({k: v for k, v in environ.items() if k.startswith("HTTP_")})
-        start_response("200 OK", [("Content-Type", "text/csv")])
-        return [b"Account Name\nEvil\n"]
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[tuple[Recorder, str]]:
-    recorder = Recorder()
-    server = serve_wsgi(recorder)
-    try:
-        yield recorder, server.url
-    finally:
-        server.stop()
+from sandbox.slack_api import SlackApiServer
+from tests.import_rig import elsewhere
 
 
 def settings_for(slack: SlackApiServer, **extra: str):
@@ -70,9 +47,9 @@ def test_a_file_from_the_slack_host_is_downloaded_with_the_token(slack_api: Slac
     assert call.token == slack_api.bot_token
 
 
-def test_another_host_gets_no_request_at_all(slack_api: SlackApiServer, elsewhere):
-    recorder, url = elsewhere
-    with pytest.raises(DownloadRefused, match="not on Slack's file host"):
+def test_another_host_gets_no_request_at_all(slack_api: SlackApiServer):
+    refused = pytest.raises(DownloadRefused, match="not on Slack's file host")
+    with elsewhere() as (recorder, url), refused:
         download(f"{url}/files-pri/T0001-F1/download/a.csv", settings_for(slack_api), 1000)
     assert recorder.requests == []
 

@@ -4,12 +4,11 @@ posted for approval; a file whose address is not Slack's gets no request with th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from sandbox.slack_api import REQUESTER, serve_wsgi
-from tests.import_rig import NEW, WAIT, ImportWorld, csv_bytes
+from sandbox.slack_api import REQUESTER
+from tests.import_rig import NEW, WAIT, ImportWorld, Recorder, csv_bytes, elsewhere
 
 
 @pytest.fixture
@@ -57,28 +56,13 @@ def test_a_file_over_the_size_limit_is_refused_in_the_modal(world: ImportWorld) 
     assert not world.slack.calls_to("download")
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.requests: list[dict[str, str]] = []
-
-    def __call__(self, environ, start_response):  # noqa: ANN001 - WSGI
-        self.requests.append({k: v for k, v in environ.items() if k.startswith("HTTP_")})
-        start_response("200 OK", [("Content-Type", "text/csv")])
-        return [b"Account Name\nEvil\n"]
+def test_a_file_on_another_host_is_refused_without_sending_the_token(world: ImportWorld) -> None:
+    with elsewhere() as (recorder, url):
+        lured(world, recorder, url)
 
 
-@pytest.fixture
-def elsewhere() -> Iterator[tuple[Recorder, str]]:
-    recorder = Recorder()
-    server = serve_wsgi(recorder)
-    try:
-        yield recorder, server.url
-    finally:
-        server.stop()
-
-
-def test_a_file_on_another_host_is_refused_without_sending_the_token(world, elsewhere) -> None:
-    recorder, url = elsewhere
+def lured(world: ImportWorld, recorder: Recorder, url: str) -> None:
+    """A DM and a modal naming a file at `url`: both refused, nothing sent there."""
     dm = world.slack.dm_channel(REQUESTER)
     lure = {
         "id": "F0LURE",

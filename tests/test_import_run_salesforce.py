@@ -16,7 +16,6 @@ from bot.salesforce.import_writer import SalesforceImportWriter, bulk_csv, match
 from bot.salesforce.imports_directory import SalesforceImportDirectory
 from bot.storage import Storage
 from commands.imports import Action, PlannedRow, RowStatus
-from commands.imports.approval import Status, expiry
 from commands.imports.run import (
     ImportRun,
     Op,
@@ -25,6 +24,7 @@ from commands.imports.run import (
     WriteBatch,
     run_row,
 )
+from tests.import_rig import stored_request
 
 STRIPE_FIELD = "Stripe_Customer_Id__c"
 TOKEN_FIELD = "blng__PaymentGatewayToken__c"
@@ -74,21 +74,7 @@ class Rig:
             StoredRow(run_row(p, stripe_field=STRIPE_FIELD, token_field=TOKEN_FIELD), p)
             for p in planned
         ]
-        request_id = self.store.create(
-            requester="U_REQ",
-            source="modal",
-            file_name="t.csv",
-            file_id="F1",
-            scenario="new",
-            note="",
-            report={},
-            reply_channel="",
-            rows=rows,
-            created_at=NOW,
-            expires_at=expiry(NOW, 24),
-        )
-        self.store.decide(request_id, Status.APPROVED, decided_by="U_APP", decided_at=NOW)
-        return request_id
+        return stored_request(self.store, rows, created_at=NOW, approved=True)
 
     def run(self, request_id: int, **options) -> object:
         opts = RunOptions(sleep=lambda s: None, **options)

@@ -14,8 +14,9 @@ import pytest
 from bot.imports_store import LEASE_SECONDS, ImportStore, StoredRow, runner_identity
 from bot.storage import Storage
 from commands.imports import Action, PlannedRow, RowStatus
-from commands.imports.approval import Status, expiry
+from commands.imports.approval import Status
 from commands.imports.run import RowState, RunRow, StepState
+from tests.import_rig import stored_request
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -26,21 +27,8 @@ def store(tmp_path: Path) -> ImportStore:
 
 
 def approved_request(store: ImportStore, rows: list[RunRow]) -> int:
-    request_id = store.create(
-        requester="U_REQ",
-        source="modal",
-        file_name="pm.csv",
-        file_id="F1",
-        scenario="payment-methods",
-        note="",
-        report={"scenario": "payment-methods"},
-        reply_channel="C1",
-        rows=[StoredRow(r, planned(r)) for r in rows],
-        created_at=NOW,
-        expires_at=expiry(NOW, 24),
-    )
-    store.decide(request_id, Status.APPROVED, decided_by="U_APP", decided_at=NOW)
-    return request_id
+    stored = [StoredRow(r, planned(r)) for r in rows]
+    return stored_request(store, stored, created_at=NOW, approved=True)
 
 
 def planned(row: RunRow) -> PlannedRow:
@@ -132,20 +120,7 @@ def test_the_lease_of_a_live_process_on_this_host_is_respected(store):
 
 
 def test_a_pending_request_cannot_be_claimed(store):
-    request_id = store.create(
-        requester="U_REQ",
-        source="dm",
-        file_name="pm.csv",
-        file_id="F1",
-        scenario="new",
-        note="",
-        report={},
-        reply_channel="D1",
-        rows=[],
-        created_at=NOW,
-        expires_at=expiry(NOW, 24),
-    )
-    assert not store.claim(request_id, runner_identity(), NOW)
+    assert not store.claim(stored_request(store, created_at=NOW), runner_identity(), NOW)
 
 
 def test_finish_records_the_counts_and_releases_the_lease(store):
