@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import requests
+import requests.adapters
 import stripe
 
 from bot.config import Settings
@@ -62,13 +64,15 @@ class StripeGateway:
         key = settings.stripe_api_key or ""
         self.livemode = key.startswith(("sk_live_", "rk_live_"))
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+        self.concurrency = settings.stripe_concurrency
         self.client = stripe.StripeClient(
             key,
             base_addresses=base,
             max_network_retries=2,
-            http_client=stripe.RequestsClient(timeout=settings.stripe_timeout),
+            http_client=stripe.RequestsClient(
+                timeout=settings.stripe_timeout, session=_shared_session(self.concurrency)
+            ),
         )
-        self.concurrency = settings.stripe_concurrency
         # Stay under Stripe's limit with room for the other tools that share the key.
         self.limiter = RateLimiter(rate or (80.0 if self.livemode else 20.0), burst=BURST)
         self.calls = 0
@@ -198,6 +202,17 @@ class StripeGateway:
             exp_year=card.get("exp_year"),
             livemode=bool(data.get("livemode")),
         )
+
+
+def _shared_session(connections: int) -> requests.Session:
+    """One connection pool for every thread. The SDK's RequestsClient otherwise opens a session
+    per thread, and calls run on short-lived worker threads: each lookup would pay a new TCP
+    and TLS handshake with Stripe per call instead of reusing a kept-alive connection."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=connections)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def _reason(exc: stripe.StripeError) -> str:
