@@ -49,6 +49,11 @@ CODES: dict[str, tuple[Severity, str]] = {
         Severity.ERROR,
         "Check the Account Id or exact Account Name in Salesforce.",
     ),
+    "account_exists": (
+        Severity.WARNING,
+        "To link the existing Account instead of creating a second one, import it with the "
+        "“existing” scenario.",
+    ),
     "account_ambiguous": (
         Severity.ERROR,
         "Several Accounts have this name: use the Account Id instead.",

@@ -82,6 +82,8 @@ CASES = [
      Scenario.EXISTING, "Account Name", "account_not_found"),
     ("account_ambiguous", NEW, ["springfield nuclear", "cus_new", GATEWAY, "true", "pm_new_1"],
      Scenario.EXISTING, "Account Name", "account_ambiguous"),
+    ("account_exists", NEW, ["globex", "cus_new", GATEWAY, "true", "pm_new_1"], None,
+     "Account Name", "account_exists"),
     ("gateway_not_found", NEW, ["New Co", "cus_new", MISSING_GATEWAY, "true", "pm_new_1"], None,
      "Payment Gateway (record ID)", "gateway_not_found"),
     ("gateway_inactive", NEW, ["New Co", "cus_new", GATEWAY_OFF, "true", "pm_new_1"], None,
@@ -183,6 +185,7 @@ def test_each_question_is_asked_once_for_all_rows() -> None:
     rows = [[f"Co {i}", f"cus_{i:04d}", GATEWAY, "true", f"pm_{i:04d}"] for i in range(300)]
     run(NEW, *rows, directory=directory, stripe=stripe)
     assert directory.calls == [
+        ("accounts_by_name", 300),
         ("accounts_by_stripe_id", 300),
         ("gateways_by_id", 1),
         ("payment_methods_by_token", 300),

@@ -146,8 +146,10 @@ class _SalesforceAnswers:
         def values(fld: Field, rows_: Sequence[ParsedRow] = rows) -> list[str]:
             return list(dict.fromkeys(r.values[fld] for r in rows_ if fld in r.values))
 
+        # Existing Accounts are looked up by name when the row has no Id; new ones too, to
+        # warn before a second Account of the same name is created.
         by_name_rows = [r for r in rows if Field.ACCOUNT_ID not in r.values]
-        names = values(Field.ACCOUNT_NAME, by_name_rows) if scenario != Scenario.NEW else []
+        names = values(Field.ACCOUNT_NAME, by_name_rows)
         ids, cus, gateways, tokens = (
             values(Field.ACCOUNT_ID),
             values(Field.STRIPE_CUSTOMER_ID),
@@ -181,7 +183,7 @@ def _resolve_account(
     cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
     holders = answers.by_stripe.get(cus, []) if cus else []
     if scenario == Scenario.NEW:
-        return _new_account(row, columns, cus, holders)
+        return _new_account(row, columns, cus, holders, answers)
     account = _find_account(row, columns, answers, holders)
     if account is None:
         return None
@@ -208,11 +210,25 @@ def _resolve_account(
 
 
 def _new_account(
-    row: ParsedRow, columns: dict[Field, str], cus: str | None, holders: list[AccountRecord]
+    row: ParsedRow,
+    columns: dict[Field, str],
+    cus: str | None,
+    holders: list[AccountRecord],
+    answers: _SalesforceAnswers,
 ) -> AccountRecord | None:
     """A new customer: none yet, or the one this same file created last time (a re-run)."""
     name = row.values.get(Field.ACCOUNT_NAME)
-    if not holders or not cus or not name:
+    if not cus or not name:
+        return None
+    if not holders:
+        namesakes = answers.by_name.get(name, [])
+        if namesakes:
+            row.add(
+                columns[Field.ACCOUNT_NAME],
+                "account_exists",
+                f"an Account named “{name}” already exists ({_ids(namesakes)}): the import "
+                "creates another",
+            )
         return None
     if len(holders) == 1 and holders[0].name.casefold() == name.casefold():
         return holders[0]
