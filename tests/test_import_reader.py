@@ -148,6 +148,19 @@ def test_quoted_newlines_keep_physical_line_numbers() -> None:
     ]
 
 
+def test_an_unclosed_quote_is_reported_where_it_opens() -> None:
+    data = csv_bytes(
+        HEADER,
+        ROW,
+        ['"Beta, Inc', "cus_beta", GW, "true", "pm_beta_1"],
+        ["Gamma", "cus_gamma", GW, "true", "pm_gamma_1"],
+    )
+    report = prepare(data)
+    assert report.rows == 2
+    assert (3, "", "malformed_row") in [(p.line, p.column, p.code) for p in report.problems]
+    assert report.planned[1].status == "rejected"
+
+
 def test_blank_lines_are_ignored_but_counted() -> None:
     report = prepare(
         csv_bytes("", HEADER, "", ROW, ",,,,", ["Beta", "cus_beta", GW, "1", "pm_beta_1"])

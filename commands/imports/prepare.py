@@ -61,7 +61,15 @@ def prepare_import(
     columns = {f: table.header[i] for f, i in match.columns.items()}
     header_problems = _header_problems(table, match, detection.scenario)
     file_errors = [p for p in header_problems if p.severity == Severity.ERROR]
-    ctx = RowContext(table.header, match, detection.scenario, limits, today, gateway_prefix)
+    ctx = RowContext(
+        table.header,
+        match,
+        detection.scenario,
+        limits,
+        today,
+        gateway_prefix,
+        table.unclosed_quote_line,
+    )
     rows = validate_rows(table.records, ctx)
     checks = cross_check(
         rows,

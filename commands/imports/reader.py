@@ -60,6 +60,8 @@ class Table:
     header_line: int
     records: list[Record]
     warnings: list[str] = field(default_factory=list)
+    # The record whose quoted value is never closed and swallowed the rest of the file.
+    unclosed_quote_line: int | None = None
 
 
 def read_table(data: bytes, limits: Limits) -> Table:
@@ -78,7 +80,12 @@ def read_table(data: bytes, limits: Limits) -> Table:
     if not rows:
         raise FileRejected("the file has a header but no rows")
     header = [cell.strip().lstrip("\ufeff").strip() for cell in header_record.cells]
-    return Table(encoding, DELIMITERS[delimiter], header, header_record.line, rows, warnings)
+    table = Table(encoding, DELIMITERS[delimiter], header, header_record.line, rows, warnings)
+    # Quotes come in pairs in a well-formed file; an odd count and a last value spanning
+    # lines means a quote opened there ran to the end of the file.
+    if text.count('"') % 2 and any("\n" in c or "\r" in c for c in rows[-1].cells):
+        table.unclosed_quote_line = rows[-1].line
+    return table
 
 
 def check_size(size: int, limits: Limits) -> None:

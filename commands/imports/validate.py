@@ -75,6 +75,7 @@ class RowContext:
     limits: Limits
     today: date
     gateway_prefix: str | None = None  # from describe, when Salesforce is reachable
+    unclosed_quote_line: int | None = None
 
     @cached_property
     def names(self) -> list[str]:
@@ -92,6 +93,13 @@ def parse_row(record: Record, ctx: RowContext) -> ParsedRow:
     cells, names = record.cells, ctx.names
     row = ParsedRow(record.line, source_cells(ctx.header, cells, names))
     _check_shape(row, cells, len(names))
+    if record.line == ctx.unclosed_quote_line:
+        row.add(
+            "",
+            "malformed_row",
+            "a quoted value starting on this row is never closed, so the rest of the file was "
+            "read into it: add the closing quote",
+        )
     too_long: set[int] = set()
     for index, cell in enumerate(cells):
         if len(cell) > ctx.limits.max_cell_chars:
