@@ -249,7 +249,8 @@ def test_mrkdwn_in_an_account_name_is_shown_escaped(rig: BotRig) -> None:
 
 
 def cli(rig: BotRig, feature: Any, text: str, capsys: pytest.CaptureFixture[str]) -> Any:
-    status = feature.run_cli(rig.services, argparse.Namespace(query=text.split(" "), json=True))
+    run_cli = feature.SUBCOMMANDS[0].run_cli
+    status = run_cli(rig.services, argparse.Namespace(query=text.split(" "), json=True))
     return status, json.loads(capsys.readouterr().out)
 
 

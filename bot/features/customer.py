@@ -7,12 +7,9 @@ Each Account in the answer has a "Check payment methods" button (handled in
 
 from __future__ import annotations
 
-import argparse
-
 from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.features import lookups
-from bot.features.base import Invocation, Subcommand
 from bot.services import Services
 from bot.slack_text import escape, link
 from commands.customer import (
@@ -78,40 +75,15 @@ def account_text(match: AccountMatch) -> str:
     return "\n".join(lines)
 
 
-def run_slack(inv: Invocation) -> str:
-    return lookups.answer_in_slack(
-        inv.services,
-        inv.respond,
-        user_id=inv.user_id,
-        channel_id=inv.channel_id,
-        command="customer",
-        compute=lambda: answer(lookup(inv.services, inv.text)),
-    )
-
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    lookups.add_lookup_arguments(parser, "an Account name (or part), an Account Id, or a cus_… id")
-
-
-def run_cli(services: Services, args: argparse.Namespace) -> int:
-    return lookups.run_lookup_cli(
-        services,
-        args,
-        "customer",
-        lambda text: lookup(services, text),
-        render_text,
-        found=lambda result: bool(result.matches),
-    )
-
-
 SUBCOMMANDS = [
-    Subcommand(
+    lookups.lookup_subcommand(
         "customer",
-        "lookup",
         "an Account's Stripe Customer ID, checked against Stripe",
         "/billing customer Acme",
-        run_slack=run_slack,
-        add_cli_arguments=add_cli_arguments,
-        run_cli=run_cli,
+        "an Account name (or part), an Account Id, or a cus_… id",
+        lookup=lookup,
+        answer=answer,
+        render=render_text,
+        found=lambda result: bool(result.matches),
     )
 ]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk.models.blocks import (
@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.features.base import Invocation, Subcommand
 from bot.lookups_store import load_answer, save_answer
 from bot.salesforce.lookups import SalesforceLookups
 from bot.services import Services
@@ -40,6 +41,7 @@ from commands.problems import Problem, Severity
 from commands.render import to_json
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 SHARE_ACTION = "lookup_share"
 CHECK_PM_ACTION = "lookup_check_pm"
@@ -201,16 +203,57 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+# --- one subcommand per lookup, in Slack and the terminal -------------------------------------
+
+
+def lookup_subcommand(
+    name: str,
+    summary: str,
+    example: str,
+    what: str,
+    *,
+    lookup: Callable[[Services, str], R],
+    answer: Callable[[R], Answer],
+    render: Callable[[R], str],
+    found: Callable[[R], bool],
+) -> Subcommand:
+    """`/billing NAME …` and `billing-bot NAME … [--json]` over the same `lookup`."""
+
+    def run_slack(inv: Invocation) -> str:
+        return answer_in_slack(
+            inv.services,
+            inv.respond,
+            user_id=inv.user_id,
+            channel_id=inv.channel_id,
+            command=name,
+            compute=lambda: answer(lookup(inv.services, inv.text)),
+        )
+
+    def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("query", nargs="*", metavar="QUERY", help=what)
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.epilog = "Exit status: 0 found, 1 nothing matched, 3 Salesforce error."
+
+    def run_cli(services: Services, args: argparse.Namespace) -> int:
+        return run_lookup_cli(
+            services, args, name, lambda text: lookup(services, text), render, found
+        )
+
+    return Subcommand(
+        name,
+        "lookup",
+        summary,
+        example,
+        run_slack=run_slack,
+        add_cli_arguments=add_cli_arguments,
+        run_cli=run_cli,
+    )
+
+
 # --- the terminal -------------------------------------------------------------------------
 
 EXIT_NO_MATCH = 1
 EXIT_SALESFORCE = 3
-
-
-def add_lookup_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("query", nargs="*", metavar="QUERY", help=what)
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.epilog = "Exit status: 0 found, 1 nothing matched, 3 Salesforce error."
 
 
 def run_lookup_cli(

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk.models.blocks import Block
 
 from bot.features import lookups
-from bot.features.base import Invocation, Subcommand
 from bot.services import Services
 from bot.slack_text import escape, link
 from bot.storage import log_command
@@ -90,17 +88,6 @@ def method_text(check: PaymentMethodCheck) -> str:
     return "\n".join(lines)
 
 
-def run_slack(inv: Invocation) -> str:
-    return lookups.answer_in_slack(
-        inv.services,
-        inv.respond,
-        user_id=inv.user_id,
-        channel_id=inv.channel_id,
-        command="pm",
-        compute=lambda: answer(lookup(inv.services, inv.text)),
-    )
-
-
 def register(app: App, services: Services) -> None:
     from bot.slack_app import access_for
 
@@ -137,31 +124,15 @@ def register(app: App, services: Services) -> None:
         )
 
 
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    lookups.add_lookup_arguments(
-        parser, "a payment method's Id or token, an Account name or Id, or a cus_… id"
-    )
-
-
-def run_cli(services: Services, args: argparse.Namespace) -> int:
-    return lookups.run_lookup_cli(
-        services,
-        args,
-        "pm",
-        lambda text: lookup(services, text),
-        render_text,
-        found=lambda result: bool(result.payment_methods),
-    )
-
-
 SUBCOMMANDS = [
-    Subcommand(
+    lookups.lookup_subcommand(
         "pm",
-        "lookup",
         "payment methods: Active flag, gateway, token, and whether Stripe can charge them",
         "/billing pm 001XXXXXXXXXXXXXXX",
-        run_slack=run_slack,
-        add_cli_arguments=add_cli_arguments,
-        run_cli=run_cli,
+        "a payment method's Id or token, an Account name or Id, or a cus_… id",
+        lookup=lookup,
+        answer=answer,
+        render=render_text,
+        found=lambda result: bool(result.payment_methods),
     )
 ]
