@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,14 @@ from sandbox.salesforce import (
     DEFAULT_USERNAME,
     Org,
     SalesforceServer,
+    start_salesforce,
 )
 from tests.plugins.salesforce import sf_connect, sf_session
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@functools.cache
 def _other_rsa_key() -> bytes:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -153,7 +157,20 @@ def test_custom_users_and_connected_app(sf_start: Any) -> None:
     assert user_id.startswith("005")
 
 
-def test_jwt_grant_with_the_generated_key(sf_server: SalesforceServer) -> None:
+@pytest.fixture(scope="module")
+def jwt_server() -> Iterator[SalesforceServer]:
+    """One server for the JWT tests: generating its RSA key is the slow part."""
+    org = Org()
+    server = start_salesforce(org, port=0)
+    try:
+        yield server
+    finally:
+        server.stop()
+        org.close()
+
+
+def test_jwt_grant_with_the_generated_key(jwt_server: SalesforceServer) -> None:
+    sf_server = jwt_server
     for audience in ("https://login.salesforce.com", "https://test.salesforce.com",
                      sf_server.instance_url):
         response = token_request(sf_server, {
@@ -164,7 +181,8 @@ def test_jwt_grant_with_the_generated_key(sf_server: SalesforceServer) -> None:
     assert sf_connect(sf_server, token=token).query("SELECT COUNT() FROM Account")
 
 
-def test_jwt_grant_accepts_simple_salesforce_style_claims(sf_server: SalesforceServer) -> None:
+def test_jwt_grant_accepts_simple_salesforce_style_claims(jwt_server: SalesforceServer) -> None:
+    sf_server = jwt_server
     # simple-salesforce sends `exp` as a string of digits; Salesforce accepts it.
     claims = {"iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_USERNAME,
               "aud": "https://login.salesforce.com", "exp": f"{time.time() + 180:.0f}"}
@@ -185,8 +203,9 @@ def test_jwt_grant_accepts_simple_salesforce_style_claims(sf_server: SalesforceS
         ({"assertion": "not.a.jwt"}, "invalid_grant", "invalid assertion"),
     ],
 )
-def test_jwt_grant_failures(sf_server: SalesforceServer, claims: dict[str, Any], error: str,
+def test_jwt_grant_failures(jwt_server: SalesforceServer, claims: dict[str, Any], error: str,
                             description: str) -> None:
+    sf_server = jwt_server
     key = sf_server.jwt_private_key_pem
     if claims.pop("key", None):
         key = _other_rsa_key()  # a well-formed RS256 signature from a key it does not know

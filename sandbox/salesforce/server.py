@@ -20,14 +20,12 @@ report the same number; past the limit every call answers 403 REQUEST_LIMIT_EXCE
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import random
 import re
 import secrets
 import shutil
-import socket
 import ssl
 import tempfile
 import threading
@@ -50,7 +48,7 @@ from .oauth import (
 )
 from .org import DEFAULT_API_VERSION, DEFAULT_PAGE_SIZE, Org
 from .values import normalize_id
-from .wsgi_server import ConnectionDropped, WSGIServer
+from .wsgi_server import ConnectionDropped, WSGIServer, shutdown_socket
 
 log = logging.getLogger("sandbox.salesforce")
 
@@ -105,6 +103,11 @@ class Knobs:
                 self.lose_next_responses = count
             else:
                 raise ValueError(f"unknown knob: {key}")
+
+    @property
+    def random(self) -> random.Random:
+        """The seeded generator every fault draw uses (reseed with `update({"seed": n})`)."""
+        return self.rng
 
     def reseed(self, seed: int) -> None:
         self.seed = seed
@@ -349,8 +352,7 @@ class SalesforceServer:
     def _drop(self, environ: dict[str, Any]) -> None:
         sock = environ.get("sandbox.socket")
         if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+            shutdown_socket(sock)
         raise ConnectionDropped("connection dropped by the stand-in")
 
     def _bearer(self, request: Request) -> str | None:

@@ -169,5 +169,14 @@ class WSGIServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+            shutdown_socket(connection)
+
+
+def shutdown_socket(connection: socket.socket) -> None:
+    """Shut a (possibly TLS) connection at the TCP level, whatever thread is using it.
+
+    The plain-socket method is called on purpose: `SSLSocket.shutdown` also discards the TLS
+    state, which a thread still reading from it would trip over.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(connection, socket.SHUT_RDWR)
