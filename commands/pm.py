@@ -22,6 +22,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from commands.customer import (
     ACCOUNT_LIMIT,
@@ -34,13 +35,19 @@ from commands.ids import is_stripe_customer_id, mask_token, token_kind
 from commands.lookups.explain import problem
 from commands.lookups.fetch import ask_stripe, in_parallel, read_query
 from commands.lookups.query import QueryKind
-from commands.lookups.records import AccountRecord, LookupDirectory, PaymentMethodRecord
+from commands.lookups.records import (
+    AccountRecord,
+    AccountRef,
+    GatewayRecord,
+    LookupDirectory,
+    PaymentMethodRecord,
+)
 from commands.problems import CODES, Problem, Severity, worst
 from commands.stripe_facts import Found, StripeCustomer, StripePaymentMethod, StripePort
 
 PAYMENT_METHOD_LIMIT = 50  # per lookup: Stripe is asked about each one
 EXPIRING_DAYS = 30
-STRIPE_TYPES = ("stripe",)  # gateway types contain this: "Stripe", "Stripe (Universal Extension)"
+STRIPE_TYPE = "stripe"  # in every Stripe gateway type: "Stripe", "Stripe (Universal Extension)"
 # Tokens Stripe can be asked about as payment methods (it answers card_/src_ ids as such).
 CHECKABLE_PREFIXES = ("pm_", "card_", "src_")
 ACH = "ach"
@@ -54,25 +61,10 @@ ACH_TOKEN_CODES = {
 }  # fmt: skip
 
 
-class Verdict:
+class Verdict(StrEnum):
     READY = "ready"
     WARNING = "warning"
     BLOCKED = "blocked"
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    id: str
-    name: str | None
-    stripe_customer_id: str | None
-
-
-@dataclass(frozen=True)
-class GatewaySummary:
-    id: str
-    name: str | None
-    type: str | None
-    active: bool | None
 
 
 @dataclass(frozen=True)
@@ -95,14 +87,14 @@ class PaymentMethodCheck:
     id: str
     name: str | None
     url: str
-    account: AccountSummary
+    account: AccountRef
     active: bool | None
     autopay: bool | None
     type: str | None
-    gateway: GatewaySummary | None
+    gateway: GatewayRecord | None
     token_masked: str
     stripe: StripePaymentMethodSide
-    verdict: str
+    verdict: Verdict
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -199,20 +191,15 @@ def check_payment_method(
     if (record.payment_type or "").strip().lower() == ACH:
         problems = _ach_advice(problems, stripe_pm)
     problems = _one_unavailable(problems)
-    gateway = record.gateway
     return PaymentMethodCheck(
         id=record.id,
         name=record.name,
         url=url,
-        account=AccountSummary(
-            record.account.id, record.account.name, record.account.stripe_customer_id
-        ),
+        account=record.account,
         active=record.active,
         autopay=record.autopay,
         type=record.payment_type,
-        gateway=GatewaySummary(gateway.id, gateway.name, gateway.type, gateway.active)
-        if gateway
-        else None,
+        gateway=record.gateway,
         token_masked=mask_token(record.token),
         stripe=_stripe_side(record.token, stripe_pm),
         verdict=verdict(problems),
@@ -220,7 +207,7 @@ def check_payment_method(
     )
 
 
-def verdict(problems: list[Problem]) -> str:
+def verdict(problems: list[Problem]) -> Verdict:
     severity = worst(problems)
     if severity is Severity.ERROR:
         return Verdict.BLOCKED
@@ -265,7 +252,7 @@ def _salesforce_problems(record: PaymentMethodRecord) -> list[Problem]:
                     "gateway.",
                 )
             )
-        if not any(t in (gateway.type or "").lower() for t in STRIPE_TYPES):
+        if STRIPE_TYPE not in (gateway.type or "").lower():
             problems.append(
                 problem(
                     "gateway_not_stripe",
