@@ -119,8 +119,9 @@ def cross_check(
         except UpstreamError as exc:
             result.skipped_checks.append(f"Salesforce cross-checks skipped: {exc.message}")
         else:
+            judge = _SalesforceJudge(scenario, columns, answers)
             for row in rows:
-                _judge_salesforce(row, scenario, columns, answers, result.of(row))
+                judge.judge(row, result.of(row))
     if stripe is None:
         result.skipped_checks.append("Stripe cross-checks skipped: not configured")
     else:
@@ -165,110 +166,149 @@ class _SalesforceAnswers:
         )
 
 
-def _judge_salesforce(
-    row: ParsedRow,
-    scenario: Scenario,
-    columns: dict[Field, str],
-    answers: _SalesforceAnswers,
-    resolved: Resolved,
-) -> None:
-    resolved.account = _resolve_account(row, scenario, columns, answers)
-    _check_gateway(row, columns, answers)
-    _check_token(row, scenario, columns, answers, resolved)
+@dataclass
+class _SalesforceJudge:
+    """Judges one row at a time against the answers fetched for the whole file."""
 
+    scenario: Scenario
+    columns: dict[Field, str]
+    answers: _SalesforceAnswers
 
-def _resolve_account(
-    row: ParsedRow, scenario: Scenario, columns: dict[Field, str], answers: _SalesforceAnswers
-) -> AccountRecord | None:
-    cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
-    holders = answers.by_stripe.get(cus, []) if cus else []
-    if scenario == Scenario.NEW:
-        return _new_account(row, columns, cus, holders, answers)
-    account = _find_account(row, columns, answers, holders)
-    if account is None:
-        return None
-    cus_column = columns.get(Field.STRIPE_CUSTOMER_ID, Field.STRIPE_CUSTOMER_ID.value)
-    if cus and account.stripe_customer_id and account.stripe_customer_id != cus:
+    def judge(self, row: ParsedRow, resolved: Resolved) -> None:
+        resolved.account = self._resolve_account(row)
+        self._check_gateway(row)
+        self._check_token(row, resolved)
+
+    def _column(self, fld: Field) -> str:
+        return self.columns.get(fld, fld.value)
+
+    def _resolve_account(self, row: ParsedRow) -> AccountRecord | None:
+        cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
+        holders = self.answers.by_stripe.get(cus, []) if cus else []
+        if self.scenario == Scenario.NEW:
+            return self._new_account(row, cus, holders)
+        account = self._find_account(row, holders)
+        if account is None:
+            return None
+        cus_column = self._column(Field.STRIPE_CUSTOMER_ID)
+        if cus and account.stripe_customer_id and account.stripe_customer_id != cus:
+            row.add(
+                cus_column,
+                "stripe_id_conflict",
+                f"the Account {_named(account)} already has the Stripe Customer ID "
+                f"{account.stripe_customer_id}",
+            )
+        others = [a for a in holders if not _same_id(a.id, account.id)]
+        if others:
+            row.add(cus_column, "stripe_id_conflict", f"{cus} is already on {_accounts(others)}")
+        if not account.stripe_customer_id and self.scenario == Scenario.PAYMENT_METHODS:
+            row.add(
+                cus_column,
+                "stripe_customer_id_missing",
+                f"the Account {_named(account)} has no Stripe Customer ID: the connector cannot "
+                "charge its payment methods (the “existing” scenario sets it)",
+                Severity.WARNING,
+            )
+        return account
+
+    def _new_account(
+        self, row: ParsedRow, cus: str | None, holders: list[AccountRecord]
+    ) -> AccountRecord | None:
+        """A new customer: none yet, or the one this same file created last time (a re-run)."""
+        name = row.values.get(Field.ACCOUNT_NAME)
+        if not cus or not name:
+            return None
+        if not holders:
+            namesakes = self.answers.by_name.get(name, [])
+            if namesakes:
+                row.add(
+                    self._column(Field.ACCOUNT_NAME),
+                    "account_exists",
+                    f"an Account named “{name}” already exists ({_ids(namesakes)}): the import "
+                    "creates another",
+                )
+            return None
+        if len(holders) == 1 and holders[0].name.casefold() == name.casefold():
+            return holders[0]
         row.add(
-            cus_column,
+            self._column(Field.STRIPE_CUSTOMER_ID),
             "stripe_id_conflict",
-            f"the Account {_named(account)} already has the Stripe Customer ID "
-            f"{account.stripe_customer_id}",
+            f"{cus} is already on {_accounts(holders)}",
         )
-    others = [a for a in holders if not _same_id(a.id, account.id)]
-    if others:
-        row.add(cus_column, "stripe_id_conflict", f"{cus} is already on {_accounts(others)}")
-    if not account.stripe_customer_id and scenario == Scenario.PAYMENT_METHODS:
-        row.add(
-            cus_column,
-            "stripe_customer_id_missing",
-            f"the Account {_named(account)} has no Stripe Customer ID: the connector cannot "
-            "charge its payment methods (the “existing” scenario sets it)",
-            Severity.WARNING,
+        return None
+
+    def _find_account(self, row: ParsedRow, holders: list[AccountRecord]) -> AccountRecord | None:
+        """By Id, else by exact name, else (payment methods only) by Stripe Customer ID."""
+        if Field.ACCOUNT_ID in row.values:
+            account_id = row.values[Field.ACCOUNT_ID]
+            found = self.answers.by_id.get(account_id)
+            if found is None:
+                row.add(
+                    self._column(Field.ACCOUNT_ID),
+                    "account_not_found",
+                    f"no Account has the Id {account_id}",
+                )
+            return found
+        if Field.ACCOUNT_NAME in row.values:
+            name = row.values[Field.ACCOUNT_NAME]
+            found_by_name = self.answers.by_name.get(name, [])
+            return _one(row, self._column(Field.ACCOUNT_NAME), found_by_name, f"“{name}”")
+        cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
+        if cus:
+            column = self._column(Field.STRIPE_CUSTOMER_ID)
+            return _one(row, column, holders, f"the Stripe ID {cus}")
+        return None
+
+    def _check_gateway(self, row: ParsedRow) -> None:
+        gateway_id = row.values.get(Field.GATEWAY_ID)
+        if gateway_id is None:
+            return
+        column = self._column(Field.GATEWAY_ID)
+        gateway = self.answers.gateways.get(gateway_id)
+        if gateway is None:
+            row.add(column, "gateway_not_found", f"no Payment Gateway has the Id {gateway_id}")
+        elif not gateway.active:
+            row.add(
+                column, "gateway_inactive", f"the Payment Gateway “{gateway.name}” is not active"
+            )
+        elif not gateway.is_stripe:
+            row.add(
+                column,
+                "gateway_not_stripe",
+                f"the Payment Gateway “{gateway.name}” is of type {gateway.gateway_type or 'none'}",
+            )
+
+    def _check_token(self, row: ParsedRow, resolved: Resolved) -> None:
+        token = row.values.get(Field.TOKEN)
+        account = resolved.account
+        cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
+        new_account = self.scenario == Scenario.NEW and not (
+            cus and self.answers.by_stripe.get(cus)
         )
-    return account
-
-
-def _new_account(
-    row: ParsedRow,
-    columns: dict[Field, str],
-    cus: str | None,
-    holders: list[AccountRecord],
-    answers: _SalesforceAnswers,
-) -> AccountRecord | None:
-    """A new customer: none yet, or the one this same file created last time (a re-run)."""
-    name = row.values.get(Field.ACCOUNT_NAME)
-    if not cus or not name:
-        return None
-    if not holders:
-        namesakes = answers.by_name.get(name, [])
-        if namesakes:
+        if not token or (account is None and not new_account):
+            return  # the Account is unknown: nothing to compare the token's Account with
+        holders = self.answers.tokens.get(token, [])
+        column = self._column(Field.TOKEN)
+        if account and any(_same_id(pm.account_id, account.id) for pm in holders):
+            resolved.already_imported = True
             row.add(
-                columns[Field.ACCOUNT_NAME],
-                "account_exists",
-                f"an Account named “{name}” already exists ({_ids(namesakes)}): the import "
-                "creates another",
+                column,
+                "token_already_imported",
+                f"{mask_token(token)} is already on the Account {_named(account)}",
             )
-        return None
-    if len(holders) == 1 and holders[0].name.casefold() == name.casefold():
-        return holders[0]
-    row.add(
-        columns[Field.STRIPE_CUSTOMER_ID],
-        "stripe_id_conflict",
-        f"{cus} is already on {_accounts(holders)}",
-    )
-    return None
-
-
-def _find_account(
-    row: ParsedRow,
-    columns: dict[Field, str],
-    answers: _SalesforceAnswers,
-    holders: list[AccountRecord],
-) -> AccountRecord | None:
-    """By Id, else by exact name, else (payment methods only) by Stripe Customer ID."""
-    if Field.ACCOUNT_ID in row.values:
-        account_id = row.values[Field.ACCOUNT_ID]
-        found = answers.by_id.get(account_id)
-        if found is None:
+        elif holders:
             row.add(
-                columns[Field.ACCOUNT_ID],
-                "account_not_found",
-                f"no Account has the Id {account_id}",
+                column,
+                "token_on_other_account",
+                f"{mask_token(token)} is already on the Account "
+                f"{', '.join(pm.account_id for pm in holders[:3])}",
             )
-        return found
-    if Field.ACCOUNT_NAME in row.values:
-        name = row.values[Field.ACCOUNT_NAME]
-        return _one(row, columns[Field.ACCOUNT_NAME], answers.by_name.get(name, []), f"“{name}”")
-    cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
-    if cus:
-        return _one(row, columns[Field.STRIPE_CUSTOMER_ID], holders, f"the Stripe ID {cus}")
-    return None
 
 
 def _one(
     row: ParsedRow, column: str, found: list[AccountRecord], what: str
 ) -> AccountRecord | None:
+    """Exactly one match, or a problem: never the first of several."""
     if len(found) == 1:
         return found[0]
     if not found:
@@ -280,55 +320,6 @@ def _one(
             f"{len(found)} Accounts match {what} ({_ids(found)}): use the Account Id",
         )
     return None
-
-
-def _check_gateway(row: ParsedRow, columns: dict[Field, str], answers: _SalesforceAnswers) -> None:
-    gateway_id = row.values.get(Field.GATEWAY_ID)
-    if gateway_id is None:
-        return
-    column = columns[Field.GATEWAY_ID]
-    gateway = answers.gateways.get(gateway_id)
-    if gateway is None:
-        row.add(column, "gateway_not_found", f"no Payment Gateway has the Id {gateway_id}")
-    elif not gateway.active:
-        row.add(column, "gateway_inactive", f"the Payment Gateway “{gateway.name}” is not active")
-    elif not gateway.is_stripe:
-        row.add(
-            column,
-            "gateway_not_stripe",
-            f"the Payment Gateway “{gateway.name}” is of type {gateway.gateway_type or 'none'}",
-        )
-
-
-def _check_token(
-    row: ParsedRow,
-    scenario: Scenario,
-    columns: dict[Field, str],
-    answers: _SalesforceAnswers,
-    resolved: Resolved,
-) -> None:
-    token = row.values.get(Field.TOKEN)
-    account = resolved.account
-    cus = row.values.get(Field.STRIPE_CUSTOMER_ID)
-    new_account = scenario == Scenario.NEW and not (cus and answers.by_stripe.get(cus))
-    if not token or (account is None and not new_account):
-        return  # the Account is unknown: nothing to compare the token's Account with
-    holders = answers.tokens.get(token, [])
-    if account and any(_same_id(pm.account_id, account.id) for pm in holders):
-        resolved.already_imported = True
-        row.add(
-            columns[Field.TOKEN],
-            "token_already_imported",
-            f"{mask_token(token)} is already on the Account {_named(account)}",
-        )
-        return
-    if holders:
-        row.add(
-            columns[Field.TOKEN],
-            "token_on_other_account",
-            f"{mask_token(token)} is already on the Account "
-            f"{', '.join(pm.account_id for pm in holders[:3])}",
-        )
 
 
 # --- Stripe --------------------------------------------------------------------------------

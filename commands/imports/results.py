@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from commands.imports.scenario import Scenario
-from commands.problems import CODES, Severity
+from commands.problems import Problem, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +29,13 @@ class RowProblem:
     def of(
         cls, line: int, column: str, code: str, message: str, severity: Severity | None = None
     ) -> RowProblem:
-        default = CODES.get(code, (Severity.ERROR, ""))[0]
-        return cls(line, column, code, severity or default, message)
+        """With the code's default severity unless told otherwise."""
+        problem = Problem.of(code, message, severity)
+        return cls(line, column, problem.code, problem.severity, problem.message)
 
     @property
     def fix(self) -> str:
-        return CODES.get(self.code, (self.severity, ""))[1]
+        return Problem(self.code, self.severity, self.message).fix
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
