@@ -28,9 +28,9 @@ def lookup(services: Services, text: str) -> CustomerResult:
 def answer(result: CustomerResult) -> lookups.Answer:
     found = len(result.matches) + result.more
     summary = (
-        f"{lookups.plural(found, 'Account')} matching “{result.query}”"
+        f"{lookups.plural(found, 'Account')} matching “{lookups.short(result.query)}”"
         if result.matches
-        else f"No Account matches “{result.query}”"
+        else f"No Account matches “{lookups.short(result.query)}”"
     )
     return lookups.Answer(
         outcome="ok" if result.matches else "no_match",

@@ -199,6 +199,11 @@ def problem_lines(problems: list[Problem]) -> list[str]:
     return [f"{MARKS[p.severity]} `{p.code}` {escape(p.message)}" for p in problems]
 
 
+def short(text: str, limit: int = 80) -> str:
+    """User text as echoed in a one-line summary: at most `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 

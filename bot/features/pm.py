@@ -42,10 +42,12 @@ def answer(result: PmResult) -> lookups.Answer:
     methods = result.payment_methods
     if methods:
         blocked = sum(1 for c in methods if c.verdict == Verdict.BLOCKED)
-        summary = f"{lookups.plural(len(methods), 'payment method')} for “{result.query}”"
+        summary = (
+            f"{lookups.plural(len(methods), 'payment method')} for “{lookups.short(result.query)}”"
+        )
         summary += f", {blocked} blocked" if blocked else ""
     else:
-        summary = f"No payment methods for “{result.query}”"
+        summary = f"No payment methods for “{lookups.short(result.query)}”"
     return lookups.Answer(
         outcome="ok" if methods else "no_match",
         query=result.query,
