@@ -156,8 +156,11 @@ class Org:
                             f'ALTER TABLE "{obj.name}" ADD COLUMN {_column_sql(f)}'
                         )
                 for f in obj.fields.values():
+                    # Indexes where lookups and joins need them; each one costs seeding time.
                     wanted = ((f.type == "reference" and not f.audit and f.name != "OwnerId")
-                              or f.name_field or f.name == "CreatedDate"
+                              or (f.name_field and not f.auto_number)
+                              or (f.name == "CreatedDate"
+                                  and obj.name == "blng__PaymentTransaction__c")
                               or (f.custom and f.type == "string"
                                   and ("Stripe" in f.label or "Token" in f.label)))
                     if wanted:
