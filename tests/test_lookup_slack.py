@@ -147,6 +147,40 @@ def test_the_button_on_an_account_runs_the_pm_check(rig: BotRig) -> None:
     )
 
 
+def test_slack_formatting_around_the_text_is_tolerated(rig: BotRig) -> None:
+    for typed in ("<https://acme.example|Acme Corporation>", "`Acme Corporation`", "*Acme*"):
+        rig.sender.slash("/billing", f"customer   {typed}  ", user=rig.requester)
+    rig.slack.wait_until(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in rig.slack.ephemeral(user=rig.requester)
+                    if "Accounts matching" in shown(m)
+                ]
+            )
+            == 3
+        ),
+        timeout=TIMEOUT,
+        what="three answers",
+    )
+    answers = [shown(m) for m in rig.slack.ephemeral(user=rig.requester)]
+    assert all("Acme Corporation" in a for a in answers)
+
+
+def test_injection_typed_in_slack_is_a_plain_no_match(rig: BotRig) -> None:
+    for typed in ("' OR Name != '", "%", "\\'", "x" * 3000):
+        rig.sender.slash("/billing", f"customer {typed}", user=rig.requester)
+    rig.slack.wait_until(
+        lambda: len(rig.slack.ephemeral(user=rig.requester)) == 4, timeout=TIMEOUT, what="answers"
+    )
+    answers = [shown(m) for m in rig.slack.ephemeral(user=rig.requester)]
+    assert not any("Salesforce error" in a for a in answers)
+    assert sum("O'Brien 100% Ltd" in a for a in answers) == 1  # only "%" finds it
+    outcomes = [r["outcome"] for r in logged(rig, "customer", count=4)]
+    assert sorted(outcomes) == ["no_match", "no_match", "no_match", "ok"]
+
+
 # --- pm -------------------------------------------------------------------------------------------
 
 
