@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import SETTINGS
+from commands.imports.scenario import columns_help
 from tests.import_fakes import NEW_HEADER as HEADER
 from tests.import_fakes import csv_bytes
 from tests.plugins.stripe import Seeded
@@ -216,3 +217,16 @@ def test_dry_run_against_the_stand_ins(tmp_path: Path, seeded: Seeded) -> None:
     )
     found = {(p["line"], p["code"]) for p in json.loads(done.stdout)["problems"]}
     assert (3, "account_ambiguous") in found
+
+
+def test_help_lists_the_columns_of_each_scenario(
+    in_process: Runner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        in_process("--help")
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert columns_help() in text
+    assert "existing: Account Id or Account Name, Stripe Customer ID" in text
+    assert "payment-methods: Account Id or Account Name or Stripe Customer ID" in text
+    assert "optional: Payment Type" in text

@@ -32,6 +32,7 @@ from bot.services import Services
 from commands.imports import FileRejected, ImportDirectory, Limits, Scenario, prepare_import
 from commands.imports.reader import check_size
 from commands.imports.report import render_text
+from commands.imports.scenario import columns_help
 from commands.render import to_json
 
 EXIT_REJECTED_ROWS = 1
@@ -57,6 +58,8 @@ def local_today(services: Services) -> date:
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = columns_help()
     parser.add_argument("file", metavar="FILE", help="the CSV file to check")
     parser.add_argument(
         "--dry-run",

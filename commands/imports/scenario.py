@@ -83,3 +83,16 @@ def detect(fields: Collection[Field]) -> Detection:
         "the file has payment-method columns without Account Name + Stripe Customer ID: "
         "payment methods are added to existing Accounts",
     )
+
+
+def columns_help() -> str:
+    """What each scenario's file needs, for `billing-bot import --help` and help texts."""
+    lines = ["Columns each scenario needs (one of the names joined by “or”):"]
+    for scenario, groups in REQUIRED.items():
+        needed = ", ".join(" or ".join(f.value for f in group) for group in groups)
+        lines.append(f"  {scenario.value}: {needed}")
+    optional = [f.value for f in Field if not any(f in g for gs in REQUIRED.values() for g in gs)]
+    lines.append(f"  optional: {', '.join(optional)}")
+    lines.append("Headers may also be API names (blng__PaymentGatewayToken__c); case, spaces and")
+    lines.append("underscores do not matter.")
+    return "\n".join(lines)
