@@ -20,6 +20,7 @@ from bot.logs import setup_logging
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+SANDBOX_PORT, SANDBOX_ACCOUNTS = 8600, 40
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,8 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("settings", help="list every setting with its default")
     sandbox = sub.add_parser("sandbox", help="the whole bot offline, driven from a browser page")
-    sandbox.add_argument("--port", type=int, default=8600, help="port of the browser page")
-    sandbox.add_argument("--accounts", type=int, default=40, help="demo accounts to seed")
+    sandbox.add_argument(
+        "--port", type=int, default=SANDBOX_PORT, help="port of the browser page (0: any free one)"
+    )
+    sandbox.add_argument(
+        "--accounts", type=int, default=SANDBOX_ACCOUNTS, help="demo accounts to seed"
+    )
     for name, spec in features.subcommands().items():
         if spec.run_cli is None:
             continue
@@ -159,4 +164,9 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    return run_demo(settings, port=args.port, accounts=args.accounts)
+    # `billing-bot` alone (no subcommand) has no sandbox options: the defaults apply.
+    return run_demo(
+        settings,
+        port=getattr(args, "port", SANDBOX_PORT),
+        accounts=getattr(args, "accounts", SANDBOX_ACCOUNTS),
+    )
