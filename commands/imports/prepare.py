@@ -71,6 +71,7 @@ def prepare_import(
         table.unclosed_quote_line,
     )
     rows = validate_rows(table.records, ctx)
+    table.records.clear()  # each row's cells live on in its `source`; the lists can go
     checks = cross_check(
         rows,
         scenario=detection.scenario,

@@ -65,7 +65,7 @@ class Action(StrEnum):
     NONE = "none"
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedRow:
     """One data row and what the run will do for it.
 
