@@ -21,6 +21,7 @@ import requests.adapters
 import stripe
 
 from bot.config import Settings
+from bot.storage import mask_tokens_in
 from commands.stripe_facts import Found, StripeCustomer, StripePaymentMethod
 
 log = logging.getLogger(__name__)
@@ -224,4 +225,7 @@ def _reason(exc: stripe.StripeError) -> str:
     if isinstance(exc, stripe.APIConnectionError):
         return "Stripe could not be reached"
     status = getattr(exc, "http_status", None)
-    return f"Stripe error{f' {status}' if status else ''}: {exc.user_message or 'unavailable'}"
+    # Stripe's messages repeat the id asked about ("No such PaymentMethod: 'pm_…'"): masked,
+    # since this sentence is shown in Slack.
+    message = mask_tokens_in(exc.user_message or "unavailable")
+    return f"Stripe error{f' {status}' if status else ''}: {message}"

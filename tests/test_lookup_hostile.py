@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import load_settings
 from bot.salesforce.client import SalesforceClient
 from bot.salesforce.lookups import SalesforceLookups
-from bot.stripe_gateway import StripeGateway
+from bot.stripe_gateway import StripeGateway, _reason
 from commands.customer import CustomerResult, lookup_customer
 from commands.ids import to_18
 from commands.lookups.query import clean
@@ -215,3 +216,9 @@ def test_salesforce_api_calls_per_lookup(lookups: Lookups) -> None:
     assert calls(lambda: lookups.pm(healthy["payment_methods"][0]["id"])) == 1
     assert calls(lambda: lookups.pm(healthy["payment_methods"][0]["token"])) == 1
     assert calls(lambda: lookups.customer("Zzyzx Nothing")) == 1
+
+
+def test_stripe_error_sentences_never_carry_a_whole_token() -> None:
+    token = "pm_1MqLiJLkdIwHu7ixUEgbFdYF"
+    error = stripe.InvalidRequestError(f"No such PaymentMethod: '{token}'", "id", http_status=400)
+    assert token not in _reason(error) and "pm_…FdYF" in _reason(error)
