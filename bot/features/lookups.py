@@ -102,6 +102,7 @@ def answer_in_slack(
             replace = True
             answer = future.result()
     except SalesforceError as exc:
+        log.warning("%s lookup for %s: %s", command, user_id, exc.message)
         contact = services.settings.access_contact
         reason = escape(exc.message.rstrip("."))
         respond(
