@@ -103,9 +103,11 @@ function fileSource(slackFile) {
 
 function image(src, alt, className) {
   const img = el("img", className);
-  img.src = src ?? "";
   img.alt = alt ?? "";
   img.loading = "lazy";
+  // An image from the internet cannot load offline: say what it was instead of a broken icon.
+  img.addEventListener("error", () => img.replaceWith(el("span", "image-missing", `🖼️ ${alt || "image"} (not available offline)`)), { once: true });
+  img.src = src ?? "";
   return img;
 }
 

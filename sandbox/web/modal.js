@@ -22,6 +22,8 @@ export class Modal {
     this.page = page;
     this.view = null;
     this.values = {};
+    this.missing = {}; // block_id -> "required" message, found here before submitting
+    this.errors = {}; // block_id -> message, from the app's response_action: errors
     this.busy = false;
     this.dismissed = new Set(); // closed here, maybe not yet in the stand-in's answer
     dialog.addEventListener("cancel", (event) => {
@@ -40,12 +42,16 @@ export class Modal {
       return;
     }
     const fresh = !this.view || this.view.id !== top.id;
-    if (fresh) this.values = {};
+    if (fresh) {
+      this.values = {};
+      this.missing = {};
+    }
     if (fresh || this.view.hash !== top.hash) {
       this.view = top;
       this.render();
     }
-    this.showErrors(views.errors?.[top.id] ?? {});
+    this.errors = views.errors?.[top.id] ?? {};
+    this.showErrors();
     if (!this.dialog.open) {
       this.dialog.showModal();
       this.focusFirst();
@@ -58,6 +64,7 @@ export class Modal {
     if (!this.view) return;
     this.view = null;
     this.values = {};
+    this.missing = {};
     if (this.dialog.open) this.dialog.close();
     this.page.restoreFocus();
   }
@@ -127,6 +134,10 @@ export class Modal {
   control(block, item, id) {
     const set = (value) => {
       (this.values[block.block_id] ??= {})[item.action_id] = value;
+      if (this.missing[block.block_id]) {
+        delete this.missing[block.block_id];
+        this.showErrors();
+      }
     };
     const current = this.values[block.block_id]?.[item.action_id];
     switch (item.type) {
@@ -229,9 +240,10 @@ export class Modal {
 
   // --- errors, submit, close ------------------------------------------------------------------
 
-  showErrors(errors) {
+  showErrors() {
+    const shown = { ...this.errors, ...this.missing };
     for (const wrap of this.dialog.querySelectorAll(".input-block")) {
-      this.setError(wrap, errors[wrap.dataset.blockId] ?? null);
+      this.setError(wrap, shown[wrap.dataset.blockId] ?? null);
     }
   }
 
@@ -240,7 +252,10 @@ export class Modal {
     error.textContent = message ?? "";
     error.hidden = !message;
     wrap.classList.toggle("has-error", Boolean(message));
-    wrap.querySelectorAll("input, select, textarea").forEach((c) => c.toggleAttribute("aria-invalid", Boolean(message)));
+    for (const control of wrap.querySelectorAll("input, select, textarea")) {
+      if (message) control.setAttribute("aria-invalid", "true");
+      else control.removeAttribute("aria-invalid");
+    }
   }
 
   /** The values as view_submission takes them: {block_id: {action_id: value}}. */
@@ -266,7 +281,8 @@ export class Modal {
   async submit() {
     if (this.busy || !this.view) return;
     const { values, missing } = this.collect();
-    this.showErrors(Object.fromEntries(missing.map((bid) => [bid, REQUIRED])));
+    this.missing = Object.fromEntries(missing.map((bid) => [bid, REQUIRED]));
+    this.showErrors();
     if (missing.length) {
       this.dialog.querySelector(`.input-block[data-block-id="${CSS.escape(missing[0])}"] input, .input-block[data-block-id="${CSS.escape(missing[0])}"] select, .input-block[data-block-id="${CSS.escape(missing[0])}"] textarea`)?.focus();
       return;

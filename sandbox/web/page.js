@@ -470,7 +470,6 @@ function switchTo(userId) {
   $("messages").replaceChildren();
   if (wasDm) state.current = myDm()?.id ?? null;
   showMay();
-  toast(`You are now ${userName(userId)}.`, "info");
   refresh();
 }
 
@@ -533,15 +532,16 @@ function confirm(spec) {
   });
 }
 
-function toast(text, kind = "error") {
-  const note = el("div", `toast ${kind}`, el("span", null, text));
+/** Something did not reach the app: said where it will be seen, and by screen readers. */
+function toast(text) {
+  const note = el("div", "toast", el("span", null, text));
   const close = el("button", "toast-close", "×");
   close.type = "button";
   close.setAttribute("aria-label", "Dismiss");
   close.addEventListener("click", () => note.remove());
   note.append(close);
-  $(kind === "error" ? "alerts" : "notices").append(note);
-  setTimeout(() => note.remove(), 8000);
+  $("alerts").append(note);
+  setTimeout(() => note.remove(), 10000);
 }
 
 function renderGuide() {
