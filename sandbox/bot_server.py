@@ -16,12 +16,14 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.http_server import HttpServer, make_server, wsgi_app
 from bot.services import Services
 from bot.slack_app import build_app
+from sandbox.slack_api import ALERTS_CHANNEL, APPROVALS_CHANNEL, SlackApiServer
 
 LISTENER_THREADS = 16
 HTTP_THREADS = 8
@@ -44,6 +46,22 @@ class BotServer:
         self.server.stop()
         self.thread.join(timeout=10)
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def slack_standin_env(slack: SlackApiServer, signing_secret: str, database: Path) -> dict[str, str]:
+    """The settings that point the bot at the Slack stand-in: its token and API URL, the
+    signing secret the sender signs with, the stand-in's approvals and alerts channels, a
+    database, and no scheduler (audits run when someone asks). Who may do what is the
+    caller's to add."""
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": signing_secret,
+        "SLACK_API_URL": slack.api_url.rstrip("/"),
+        "APPROVALS_CHANNEL": APPROVALS_CHANNEL,
+        "ALERTS_CHANNEL": ALERTS_CHANNEL,
+        "DATABASE_PATH": str(database),
+        "SCHEDULER_ENABLED": "false",
+    }
 
 
 def start_bot_server(env: Mapping[str, str]) -> BotServer:

@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from sandbox.bot_server import BotServer, start_bot_server
+from sandbox.bot_server import BotServer, slack_standin_env, start_bot_server
 from sandbox.import_sample import FILENAME as SAMPLE_FILENAME
 from sandbox.import_sample import make_import_sample
 from sandbox.slack_api import (
-    ALERTS_CHANNEL,
-    APPROVALS_CHANNEL,
     APPROVER,
     OUTSIDER,
     REQUESTER,
@@ -87,19 +85,13 @@ def bot_env(
 ) -> dict[str, str]:
     """The bot's whole environment: the three stand-ins, the channels, who may do what."""
     return {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url.rstrip("/"),
+        **slack_standin_env(slack, SIGNING_SECRET, database),
         **standins.settings(),
-        "APPROVALS_CHANNEL": APPROVALS_CHANNEL,
-        "ALERTS_CHANNEL": ALERTS_CHANNEL,
         "ACCESS_LOOKUP": f"{REQUESTER},{APPROVER}",
         "ACCESS_AUDIT": f"{REQUESTER},{APPROVER}",
         "ACCESS_IMPORT": REQUESTER,
         "ACCESS_APPROVE": APPROVER,
         "ACCESS_CONTACT": "Avery Approver",
-        "DATABASE_PATH": str(database),
-        "SCHEDULER_ENABLED": "false",
         "LOG_LEVEL": log_level,
     }
 

@@ -23,7 +23,7 @@ import pytest
 
 from bot.config import Settings
 from bot.services import Services
-from sandbox.bot_server import BotServer, start_bot_server
+from sandbox.bot_server import BotServer, slack_standin_env, start_bot_server
 from sandbox.slack_api import (
     ALERTS_CHANNEL,
     APPROVALS_CHANNEL,
@@ -41,18 +41,12 @@ CLOSED = "https://127.0.0.1:9"  # nothing listens on the discard port
 
 def base_env(slack: SlackApiServer, database: Path) -> dict[str, str]:
     return {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url.rstrip("/"),
-        "APPROVALS_CHANNEL": APPROVALS_CHANNEL,
-        "ALERTS_CHANNEL": ALERTS_CHANNEL,
+        **slack_standin_env(slack, SIGNING_SECRET, database),
         "ACCESS_LOOKUP": f"{REQUESTER},{APPROVER}",
         "ACCESS_IMPORT": REQUESTER,
         "ACCESS_APPROVE": f"{APPROVER},{REQUESTER}",
         "ACCESS_AUDIT": f"{REQUESTER},{APPROVER}",
         "ACCESS_CONTACT": "#billing-ops",
-        "DATABASE_PATH": str(database),
-        "SCHEDULER_ENABLED": "false",
         "SF_TIMEOUT": "5",
         "STRIPE_TIMEOUT": "5",
     }
