@@ -408,3 +408,42 @@ def test_the_demo_import_from_upload_to_result_files_through_the_page_api(
         "Prestige Worldwide",
         "Sterling Cooper",
     ]
+
+
+def test_a_csv_sent_by_dm_and_the_shortcuts_reach_the_import_flow(sandbox: Sandbox) -> None:
+    base = sandbox.url
+    dm = sandbox.slack.dm_channel(REQUESTER)
+    _, sample = request(f"{base}samples/{SAMPLE}")
+    _, uploaded = request(
+        f"{base}_sandbox/files?name={SAMPLE}&user={REQUESTER}", data=sample,
+        headers={PAGE_HEADER: "1"},
+    )  # fmt: skip
+    sent = page_post(
+        base,
+        "api/message",
+        {"user": REQUESTER, "channel": dm, "text": "please import",
+         "files": [uploaded["file"]["id"]]},
+    )  # fmt: skip
+    assert sent["ok"]
+    find_message(base, REQUESTER, dm, f"{SAMPLE}*: 4 rows")  # the bot's report, in the DM
+    shared = find_message(base, REQUESTER, dm, "please import")
+    assert shared["files"][0]["id"] == uploaded["file"]["id"]
+
+    def open_view() -> dict[str, Any] | None:
+        return (world(base, REQUESTER)["views"][REQUESTER]["stack"] or [None])[-1]
+
+    page_post(
+        base,
+        "api/shortcut",
+        {"user": REQUESTER, "callback_id": "import_csv_message", "channel": dm,
+         "ts": shared["ts"]},
+    )  # fmt: skip
+    view = wait_until(open_view, "the import modal from the message shortcut")
+    assert f"*File:* {SAMPLE}" in text_of(view)
+    page_post(base, "api/close", {"user": REQUESTER, "view_id": view["id"]})
+    assert open_view() is None
+
+    page_post(base, "api/shortcut", {"user": REQUESTER, "callback_id": "import_csv_global"})
+    view = wait_until(open_view, "the import modal from the global shortcut")
+    assert any(b.get("element", {}).get("type") == "file_input" for b in view["blocks"])
+    page_post(base, "api/close", {"user": REQUESTER, "view_id": view["id"]})

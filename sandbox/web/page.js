@@ -174,10 +174,19 @@ function showMessage(place) {
 
 // --- sidebar ------------------------------------------------------------------------------------
 
+let sidebarShown = "";
+
+/** Redrawn only when something in it changed, so keyboard focus in the list survives polls. */
 function renderSidebar() {
-  $("channel-list").replaceChildren(...visibleChannels().map(channelItem));
   const dm = myDm();
+  const entries = [...visibleChannels(), ...(dm ? [dm] : [])];
+  const shown = JSON.stringify([state.current, entries.map((c) => [c.id, channelLabel(c), unreadCount(c.id)])]);
+  if (shown === sidebarShown) return;
+  sidebarShown = shown;
+  const focused = document.activeElement?.dataset?.channel;
+  $("channel-list").replaceChildren(...visibleChannels().map(channelItem));
   $("dm-list").replaceChildren(...(dm ? [channelItem(dm)] : []));
+  if (focused) document.querySelector(`.channel-button[data-channel="${CSS.escape(focused)}"]`)?.focus();
 }
 
 function channelItem(channel) {
