@@ -3,6 +3,12 @@
 Every listener acks at once and does the slow work (Salesforce, Stripe) on Bolt's listener
 thread pool through lazy listeners, so Slack's 3-second limit holds however slow the org is.
 A middleware answers Slack's retries of a request already handled without running it again.
+
+The acks run on the HTTP thread (`process_before_response=True`), not on the listener pool:
+with Bolt's default, each ack function is queued on the same pool as the lazy work, so a burst
+of slow lookups (every listener thread waiting on Salesforce or Stripe) held new acks past the
+3 seconds (bench/load.py). Every listener must therefore ack and return, and leave any work
+that waits on the network to a lazy function.
 """
 
 from __future__ import annotations
@@ -82,7 +88,7 @@ def build_app(
     app = App(
         signing_secret=settings.slack_signing_secret or "socket-mode",
         client=client,
-        process_before_response=False,
+        process_before_response=True,  # acks on the HTTP thread; the work is lazy
         listener_executor=executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS),
         # Retries and 429s are answered here; raising on unhandled requests would make
         # Slack retry them too.

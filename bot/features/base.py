@@ -44,3 +44,9 @@ class Subcommand:
     @property
     def available(self) -> bool:
         return self.run_slack is not None
+
+
+def ack_now(ack: Callable[..., Any]) -> None:
+    """The ack of a listener whose work is all lazy: acks run on the HTTP thread
+    (`bot/slack_app.py`), so they must never wait on the network."""
+    ack()

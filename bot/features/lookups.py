@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.features.base import Invocation, Subcommand
+from bot.features.base import Invocation, Subcommand, ack_now
 from bot.lookups_store import load_answer, save_answer
 from bot.salesforce.lookups import SalesforceLookups
 from bot.services import Services
@@ -130,9 +130,7 @@ def answer_in_slack(
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(SHARE_ACTION)
-    def share(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def share(body: dict[str, Any], respond: Respond) -> None:
         user_id = body["user"]["id"]
         channel_id = (body.get("channel") or {}).get("id", "")
         key = body["actions"][0].get("value", "")
@@ -179,6 +177,8 @@ def register(app: App, services: Services) -> None:
             replace_original=False,
         )
         record("ok")
+
+    app.action(SHARE_ACTION)(ack=ack_now, lazy=[share])
 
 
 # --- words shared by both renderings ----------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk.models.blocks import Block
 
 from bot.features import lookups
+from bot.features.base import ack_now
 from bot.services import Services
 from bot.slack_text import escape, link
 from bot.storage import log_command
@@ -93,10 +94,8 @@ def method_text(check: PaymentMethodCheck) -> str:
 def register(app: App, services: Services) -> None:
     from bot.slack_app import access_for
 
-    @app.action(lookups.CHECK_PM_ACTION)
-    def check_account(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def check_account(body: dict[str, Any], respond: Respond) -> None:
         """The button on an Account of a `customer` answer: the `pm` check for it."""
-        ack()
         user_id = body["user"]["id"]
         channel_id = (body.get("channel") or {}).get("id", "")
         account_id = body["actions"][0].get("value", "")
@@ -124,6 +123,8 @@ def register(app: App, services: Services) -> None:
             outcome=outcome,
             detail="button on a customer answer",
         )
+
+    app.action(lookups.CHECK_PM_ACTION)(ack=ack_now, lazy=[check_account])
 
 
 SUBCOMMANDS = [
