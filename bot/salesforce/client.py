@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError as LibraryError,
@@ -36,6 +37,10 @@ T = TypeVar("T")
 
 KNOWN_STRIPE_CUSTOMER_FIELDS = ("Stripe_Customer_Id__c", "stripeGC__Customer_Id__c")
 COLLECTION_SIZE = 200  # sObject Collections' limit per call
+# Kept-alive connections to the org: as many as threads that may call at once (the Slack
+# listener pool, the import runner, the scheduler). requests keeps 10 by default, so a burst
+# of lookups opened and threw away a TLS connection per call beyond ten (bench/load.py).
+CONNECTIONS = 40
 _BULK = "jobs/ingest"  # Bulk API 2.0 ingest, under the versioned REST base
 
 
@@ -65,6 +70,7 @@ class _CountingSession(requests.Session):
         self.calls = 0
         self.api_usage: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=CONNECTIONS))
         if ca_bundle:
             # Without trust_env=False, REQUESTS_CA_BUNDLE would override `verify`.
             self.verify = ca_bundle
