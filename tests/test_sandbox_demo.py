@@ -221,6 +221,36 @@ def test_billing_bot_sandbox_answers_a_slash_command_and_leaves_nothing_behind(
     assert sorted(workdir.iterdir()) == [], "files left in the working folder"
 
 
+def test_billing_bot_alone_without_credentials_starts_the_sandbox(tmp_path: Path) -> None:
+    """The README's run command: no subcommand, no settings. Interrupted as soon as it says
+    it is starting, it still stops cleanly (or it has already said that port 8600 is taken)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("Starting the offline sandbox")
+        children = _children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=WAIT)
+        if status == 2:  # something else holds the default port
+            assert "port 8600 is busy" in proc.stderr.read()
+        else:
+            assert status == 0, proc.stderr.read()
+        wait_until(lambda: not any(_alive(pid) for pid in children), "the children to end")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_busy_port_is_said_plainly(tmp_path: Path) -> None:
     import socket
 

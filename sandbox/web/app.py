@@ -152,7 +152,7 @@ class SandboxPage:
         except PageError as exc:
             return _json({"ok": False, "error": exc.error}, exc.status)
         except (KeyError, ValueError) as exc:  # the stand-in's "no such channel/view/input"
-            return _json({"ok": False, "error": str(exc).strip("'\"")}, 400)
+            return _json({"ok": False, "error": str(exc.args[0] if exc.args else exc)}, 400)
         return _json(_outcome(result))
 
     def _config_json(self) -> dict[str, Any]:
