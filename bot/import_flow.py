@@ -26,6 +26,7 @@ from bot.features.import_blocks import (
     reject_modal,
     report_blocks,
     request_summary,
+    shown,
 )
 from bot.import_runner import runner_for
 from bot.imports_store import ImportRequest, ImportStore, StoredRow, report_record
@@ -184,6 +185,9 @@ class ImportFlow:
     ) -> str:
         from bot.features.imports import import_directory, import_limits, local_today
 
+        self.tell(
+            reply, f":mag: Checking *{escape(name)}*: every row, against Salesforce and Stripe…"
+        )
         if not file.get("url_private_download") or file.get("file_access") == "check_file_info":
             file = self.client.files_info(file=file["id"])["file"]
         limits = import_limits(self.settings)
@@ -331,6 +335,13 @@ class ImportFlow:
             reason=reason,
         )
 
+    def locate(self, request_id: int, channel: str, message_ts: str | None) -> None:
+        """Remember the approval message from a click on it, in case the click beat the bot
+        storing where it posted the message (a person rarely does; a script can)."""
+        request = self.store.get(request_id)
+        if request and not request.approval_ts and message_ts:
+            self.store.set_fields(request_id, approval_channel=channel, approval_ts=message_ts)
+
     def approve(self, request_id: int, user: str, channel: str) -> None:
         outcome = self._decide(request_id, user, approve=True)
         self._after_decision(outcome, user, channel, "approve")
@@ -366,7 +377,7 @@ class ImportFlow:
                     channel=request.approval_channel,
                     thread_ts=request.approval_ts,
                     text=f"{mention(request.requester)} import #{request.id} was rejected by "
-                    f"{mention(user)}: “{escape(request.reason)}”. Nothing was written.",
+                    f"{mention(user)}: “{shown(request.reason)}”. Nothing was written.",
                 ),
             )
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.imports_store import ImportRequest, ImportStore, runner_identity, stored_report
 from bot.services import Services
+from bot.storage import mask_tokens_in
 from commands.imports.approval import Status, expire_overdue
 from commands.imports.csv_out import CSV_ENCODING
 from commands.imports.outcome import RowOutcome, error_csv, success_csv, summary_line
@@ -127,12 +128,12 @@ class ImportRunner:
                 status,
                 summary.counts,
                 self.services.clock(),
-                error=summary.stopped or "",
+                error=mask_tokens_in(summary.stopped or ""),
             )
         except Exception as exc:
             log.exception("import %s stopped by an unexpected error", request_id)
             counts = store.state_counts(request_id)
-            error = f"the run stopped unexpectedly ({type(exc).__name__}: {exc})"[:500]
+            error = mask_tokens_in(f"the run stopped unexpectedly ({type(exc).__name__}: {exc})")
             store.finish(request_id, RUNNER, Status.FAILED, counts, self.services.clock(), error)
         finally:
             stop.set()

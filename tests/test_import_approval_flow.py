@@ -84,7 +84,7 @@ def test_two_clicks_at_once_make_one_decision_and_one_run(world: ImportWorld) ->
         t.join()
 
     world.wait_results(request)
-    told(world, APPROVER, "This request was already approved by")
+    told(world, APPROVER, "This request was already approved")
     assert len(world.accounts_with([cus])) == 1
     assert len(world.payment_methods([card])) == 1
     updates = [

@@ -85,7 +85,8 @@ def lured(world: ImportWorld, recorder: Recorder, url: str) -> None:
         }
     )
     reply = world.slack.wait_until(
-        lambda: [m for m in world.slack.messages(dm) if "lure.csv" in m.get("text", "")], WAIT
+        lambda: [m for m in world.slack.messages(dm) if "can't import *lure.csv*" in m["text"]],
+        WAIT,
     )
     assert "not on Slack's file host" in reply[0]["text"]
     assert recorder.requests == []

@@ -168,3 +168,29 @@ def test_a_process_killed_mid_import_is_resumed_by_the_next_one(world, processes
     assert {r.batch for r in rows} == in_flight
     assert store.get(request_id).status is Status.DONE
     assert len(results["success"]) == 30 and results["errors"] == []
+
+
+def test_slack_failing_never_changes_what_the_import_did(world: ImportWorld) -> None:
+    from bot.features.imports import flow_for
+
+    rig = world.rig
+    request, customers = request_with(world, "Slack Trouble Co", 2)
+    store = ImportStore(rig.services.storage)
+    request_id = world.request_number(request)
+    rig.slack.fail_next("chat.update", "ratelimited", retry_after=1)  # slack-sdk retries it
+    rig.slack.fail_next("files.getUploadURLExternal", "internal_error")  # a hard failure
+
+    world.click(request, "import_approve")
+    done = rig.slack.wait_until(
+        lambda: store.get(request_id).status is Status.DONE, WAIT, what="the run to finish"
+    )
+    assert done
+    no_duplicates(world, customers)
+    assert store.get(request_id).reported_at is None  # the files could not be posted
+
+    flow_for(rig.services, rig.app.client).runner.resume_pending()  # as at the next start-up
+    results = world.wait_results(request)
+    assert len(results["success"]) == 2
+    rig.slack.wait_until(lambda: store.get(request_id).reported_at, WAIT, what="reported_at")
+    progress = [m for m in world.thread(request) if "Import #" in m.get("text", "")]
+    assert any("finished: 2 created" in m["text"] for m in progress)

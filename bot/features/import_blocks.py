@@ -29,6 +29,7 @@ from slack_sdk.models.views import View
 
 from bot.imports_store import ImportRequest
 from bot.slack_text import escape
+from bot.storage import mask_tokens_in
 from commands.imports import ImportReport, RowStatus
 from commands.imports.approval import Status, status_words, when
 from commands.imports.csv_out import source_cells, source_header
@@ -44,6 +45,11 @@ AUTO = "auto"
 PREVIEW_ROWS = 5
 PROBLEMS_SHOWN = 10
 CELL_CHARS = 28
+
+
+def shown(text: str) -> str:
+    """Text a person typed, as the bot repeats it: escaped, tokens masked."""
+    return escape(mask_tokens_in(text))
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -208,14 +214,14 @@ def decision_text(request: ImportRequest) -> str | None:
     if status is Status.REJECTED:
         return (
             f":no_entry: Rejected by <@{request.decided_by}> on {when(request.decided_at)}: "
-            f"“{escape(request.reason)}”"
+            f"“{shown(request.reason)}”"
         )
     if request.decided_by and request.decided_at:
         return (
             f":white_check_mark: Approved by <@{request.decided_by}> on "
             f"{when(request.decided_at)}. Progress and results are in this thread."
         )
-    return f":x: {escape(request.error) or status_words(status)}"
+    return f":x: {shown(request.error) or status_words(status)}"
 
 
 def approval_blocks(request: ImportRequest) -> list[Block]:
@@ -227,7 +233,7 @@ def approval_blocks(request: ImportRequest) -> list[Block]:
         f"*Scenario:* {DESCRIPTIONS[Scenario(request.scenario)]} ({how})"
     )
     if request.note:
-        intro += "\n*Note:* " + escape(request.note).replace("\n", " ")
+        intro += "\n*Note:* " + shown(request.note).replace("\n", " ")
     fields = [
         ("Accounts to create", plan.get("accounts_create", 0)),
         ("Accounts to update", plan.get("accounts_update", 0)),

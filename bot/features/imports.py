@@ -250,14 +250,16 @@ def register(app: Any, services: Services) -> None:
     def on_approve(body: dict[str, Any]) -> None:
         request_id = _request_id(body)
         if request_id is not None:
-            flow.approve(request_id, body["user"]["id"], body["channel"]["id"])
+            channel = body["channel"]["id"]
+            flow.locate(request_id, channel, body.get("container", {}).get("message_ts"))
+            flow.approve(request_id, body["user"]["id"], channel)
 
     def on_reject(body: dict[str, Any]) -> None:
         request_id = _request_id(body)
         if request_id is not None:
-            flow.ask_reason(
-                request_id, body["user"]["id"], body["channel"]["id"], body["trigger_id"]
-            )
+            channel = body["channel"]["id"]
+            flow.locate(request_id, channel, body.get("container", {}).get("message_ts"))
+            flow.ask_reason(request_id, body["user"]["id"], channel, body["trigger_id"])
 
     def on_reason(body: dict[str, Any], view: dict[str, Any]) -> None:
         request_id = _request_id(body)

@@ -4,7 +4,8 @@ Small batches go through sObject Collections (one call of at most 200 records,
 `allOrNone=false`, results in input order). Batches of a run above IMPORT_BULK_THRESHOLD go
 through one Bulk API 2.0 ingest job each; the job's result files list records by content, not
 position, so each result is matched back to its record by the field that identifies it (the
-token, the Stripe Customer ID, or the Id of an updated Account).
+token, the Stripe Customer ID, or the Id of an updated Account). Salesforce's error texts can
+quote a field's value, so tokens in them are masked before they reach the journal and CSVs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.salesforce.client import SalesforceClient
+from bot.storage import mask_tokens_in
 from commands.imports.run import Op, WriteBatch, WriteResult
 
 PAYMENT_METHOD = "blng__PaymentMethod__c"
@@ -43,7 +45,7 @@ class SalesforceImportWriter:
         if not batch.bulk:
             write = self.client.update if operation == "update" else self.client.create
             saved = write(sobject, batch.records, all_or_none=False)
-            return [WriteResult(r.success, r.id, r.error_text) for r in saved]
+            return [WriteResult(r.success, r.id, mask_tokens_in(r.error_text)) for r in saved]
         answer = self.client.bulk_insert(
             sobject,
             bulk_csv(batch.records),
@@ -85,5 +87,6 @@ def match_bulk_results(
         outcome[row.get(key_field) or row.get("sf__Id", "")] = WriteResult(True, row["sf__Id"])
     for row in csv.DictReader(io.StringIO(answer.get("failedResults") or "")):
         key = row.get(key_field) or ""
-        outcome[key] = WriteResult(False, None, row.get("sf__Error") or "rejected by Salesforce")
+        error = mask_tokens_in(row.get("sf__Error") or "") or "rejected by Salesforce"
+        outcome[key] = WriteResult(False, None, error)
     return [outcome.get(_cell(record.get(key_field))) for record in records]
