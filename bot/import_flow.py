@@ -28,7 +28,7 @@ from bot.features.import_blocks import (
     request_summary,
     shown,
 )
-from bot.import_runner import runner_for
+from bot.import_runner import best_effort, runner_for
 from bot.imports_store import ImportRequest, ImportStore, StoredRow, report_record
 from bot.services import Services
 from bot.slack_files import DownloadRefused, download
@@ -46,6 +46,7 @@ from commands.imports.approval import (
     when,
 )
 from commands.imports.csv_out import CSV_ENCODING, error_csv
+from commands.imports.outcome import file_stem
 from commands.imports.reader import check_size
 from commands.imports.report import plan_summary, plural
 from commands.imports.run import run_row
@@ -238,9 +239,9 @@ class ImportFlow:
         self._answer(
             reply,
             report,
-            f":inbox_tray: Sent to <#{request.approval_channel or self.settings.approvals_channel}>"
-            f" for approval as request #{request.id}{posted}. Nothing is written until someone "
-            f"else approves it; it expires on {when(request.expires_at)}.",
+            f":inbox_tray: Sent to <#{self.settings.approvals_channel}> for approval as request "
+            f"#{request.id}{posted}. Nothing is written until someone else approves it; it "
+            f"expires on {when(request.expires_at)}.",
         )
         return "sent_for_approval"
 
@@ -253,7 +254,7 @@ class ImportFlow:
             self.client.files_upload_v2(
                 channel=channel or self.dm(reply.user),
                 content=error_csv(report).encode(CSV_ENCODING),
-                filename=_stem(report.filename) + "-rejected-rows.csv",
+                filename=file_stem(report.filename) + "-rejected-rows.csv",
                 title=f"Rows of {report.filename} that cannot be imported",
                 initial_comment=f"The {plural(report.plan.rejected_rows, 'row')} of "
                 f"*{escape(report.filename)}* that cannot be imported, each with the reason.",
@@ -303,19 +304,19 @@ class ImportFlow:
         ts = answer["ts"]
         self.store.set_fields(request.id, approval_channel=channel, approval_ts=ts)
         if report.has_rejections:
-            self.runner.slack(
+            best_effort(
                 "rejected rows upload",
                 lambda: self.client.files_upload_v2(
                     channel=channel,
                     thread_ts=ts,
                     content=error_csv(report).encode(CSV_ENCODING),
-                    filename=_stem(report.filename) + "-rejected-rows.csv",
+                    filename=file_stem(report.filename) + "-rejected-rows.csv",
                     title=f"Import #{request.id}: rows that will not be imported",
                     initial_comment=f"{plural(report.plan.rejected_rows, 'row')} of this file "
                     "cannot be imported and are left out; the reasons are in the CSV.",
                 ),
             )
-        link = self.runner.slack(
+        link = best_effort(
             "permalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts)
         )
         return f" (<{link['permalink']}|see the request>)" if link else ""
@@ -371,7 +372,7 @@ class ImportFlow:
         channel = request.approval_channel if request else self.settings.approvals_channel
         self._after_decision(outcome, user, channel, "reject")
         if outcome.decided and request:
-            self.runner.slack(
+            best_effort(
                 "rejection notice",
                 lambda: self.client.chat_postMessage(
                     channel=request.approval_channel,
@@ -399,7 +400,7 @@ class ImportFlow:
         """Show the decision on the approval message (the buttons go with it)."""
         if request is None or not request.approval_ts:
             return
-        self.runner.slack(
+        best_effort(
             "approval message update",
             lambda: self.client.chat_update(
                 channel=request.approval_channel,
@@ -408,7 +409,3 @@ class ImportFlow:
                 blocks=approval_blocks(request),
             ),
         )
-
-
-def _stem(filename: str) -> str:
-    return filename.rsplit(".", 1)[0] or "import"

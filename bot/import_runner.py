@@ -22,7 +22,13 @@ from bot.services import Services
 from bot.storage import mask_tokens_in
 from commands.imports.approval import Status, expire_overdue
 from commands.imports.csv_out import CSV_ENCODING
-from commands.imports.outcome import RowOutcome, error_csv, success_csv, summary_line
+from commands.imports.outcome import (
+    RowOutcome,
+    error_csv,
+    file_stem,
+    success_csv,
+    summary_line,
+)
 from commands.imports.report import plural
 from commands.imports.run import ImportRun, RunOptions, RunProgress, RunSummary
 
@@ -32,6 +38,16 @@ RUNNER = runner_identity()  # this process, as lease holder
 HEARTBEAT_SECONDS = 15
 PROGRESS_INTERVAL = 1.0  # seconds between edits of the progress message
 IDLE_SECONDS = 5.0  # the worker thread ends after this long without work
+
+
+def best_effort(what: str, call: Callable[[], Any]) -> Any:
+    """A Slack call whose failure is logged, never raised (None then): an import never depends
+    on Slack, and slack-sdk has already retried rate limits and server errors."""
+    try:
+        return call()
+    except Exception as exc:
+        log.warning("Slack %s failed: %s", what, exc)
+        return None
 
 
 class ImportRunner:
@@ -167,15 +183,6 @@ class ImportRunner:
 
     # --- Slack ------------------------------------------------------------------------------
 
-    def slack(self, what: str, call: Callable[[], Any]) -> Any:
-        """A Slack call whose failure is logged, never raised: the import does not depend on
-        Slack (slack-sdk has already retried rate limits and server errors)."""
-        try:
-            return call()
-        except Exception as exc:
-            log.warning("Slack %s failed: %s", what, exc)
-            return None
-
     def _post_results(self, request_id: int) -> None:
         request = self.store.get(request_id)
         if request is None or not request.approval_channel:
@@ -184,7 +191,7 @@ class ImportRunner:
         counts = self.store.state_counts(request_id)
         text = finished_text(request, counts)
         if request.progress_ts:
-            self.slack(
+            best_effort(
                 "progress update",
                 lambda: self.client.chat_update(
                     channel=request.approval_channel, ts=request.progress_ts, text=text
@@ -192,7 +199,7 @@ class ImportRunner:
             )
         report = stored_report(request.report, rows)
         outcomes = [RowOutcome(r.planned, r.run) for r in rows]
-        stem = request.file_name.rsplit(".", 1)[0] or "import"
+        stem = file_stem(request.file_name)
         files = [
             {
                 "content": success_csv(report, outcomes).encode(CSV_ENCODING),
@@ -205,7 +212,7 @@ class ImportRunner:
                 "title": f"Import #{request.id}: rows not written, with the reason",
             },
         ]
-        posted = self.slack(
+        posted = best_effort(
             "result upload",
             lambda: self.client.files_upload_v2(
                 channel=request.approval_channel,
@@ -232,7 +239,7 @@ class ProgressMessage:
         if request is None or request.progress_ts or not request.approval_channel:
             return
         total = sum(self.runner.store.state_counts(self.request_id).values())
-        answer = self.runner.slack(
+        answer = best_effort(
             "progress post",
             lambda: self.runner.client.chat_postMessage(
                 channel=request.approval_channel,
@@ -258,7 +265,7 @@ class ProgressMessage:
             f"{progress.done:,} of {plural(progress.total, 'row')} done "
             f"({summary_line(progress.counts)})."
         )
-        self.runner.slack(
+        best_effort(
             "progress update",
             lambda: self.runner.client.chat_update(
                 channel=request.approval_channel, ts=request.progress_ts, text=text

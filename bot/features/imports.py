@@ -4,6 +4,11 @@ The dry run reads the file, validates every row and cross-checks Salesforce and 
 they are configured, then prints the plan (text, or `--json`). Exit codes: 0 no row rejected,
 1 some rows rejected, 2 the file cannot be used at all (the reason is printed). It writes
 nothing: imports write to Salesforce only after a second person approves them in Slack.
+
+In Slack, `/billing import`, the global shortcut, the message shortcut and a CSV sent by DM
+all lead to `bot.import_flow.ImportFlow` (the same checks, then an approval request); the
+buttons and the reject modal decide it; `bot.import_runner` runs it. `register` wires those
+listeners and resumes whatever a previous process left unfinished.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from commands.render import to_json
 
 EXIT_REJECTED_ROWS = 1
 EXIT_FILE_UNUSABLE = 2
+RECENT_IMPORTS = 10  # listed by /billing imports
 
 
 def import_limits(settings: Settings) -> Limits:
@@ -205,7 +211,9 @@ def register(app: Any, services: Services) -> None:
     def on_upload(body: dict[str, Any], view: dict[str, Any]) -> None:
         file, metadata = _submitted_file(view)
         user = body["user"]["id"]
-        if file is None or not flow.access.allowed("import", user, metadata.get("channel")):
+        reply = Reply(user, metadata.get("channel"))
+        if file is None or not flow.access.allowed("import", user, reply.channel):
+            flow.tell(reply, flow.access.refusal("import"))
             return
         values = view["state"]["values"]
         flow.receive(
@@ -213,7 +221,7 @@ def register(app: Any, services: Services) -> None:
             user=user,
             scenario=_chosen_scenario(values),
             note=(values.get("note", {}).get("text", {}).get("value") or ""),
-            reply=Reply(user, metadata.get("channel")),
+            reply=reply,
             source="message_shortcut" if "file" in metadata else "modal",
         )
 
@@ -278,8 +286,6 @@ def register(app: Any, services: Services) -> None:
     app.view(REJECT_VIEW)(ack=ack_now, lazy=[on_reason])
     flow.runner.resume_pending()
 
-
-RECENT_IMPORTS = 10
 
 SUBCOMMANDS = [
     Subcommand(

@@ -25,6 +25,11 @@ class RowOutcome:
     run: RunRow  # where its writes ended
 
 
+def file_stem(filename: str) -> str:
+    """`customers.csv` -> `customers`: the start of the result files' names."""
+    return filename.rsplit(".", 1)[0] or "import"
+
+
 def summary_line(counts: dict[str, int]) -> str:
     """`3 created · 1 updated · 2 skipped · 0 failed`, plus what never reached the run."""
     text = " · ".join(
