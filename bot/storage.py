@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from commands.ids import mask_token
+from commands.ids import mask_tokens_in
 
 migrations = Migrations("billing-bot-core")
 
@@ -145,15 +144,6 @@ def log_command(
             "outcome": outcome,
             "detail": mask_tokens_in(detail)[:1000],
         }
-    )
-
-
-def mask_tokens_in(text: str) -> str:
-    """Mask every Stripe-token-looking word (pm_, card_, tok_, src_, ba_, sk_, rk_)."""
-    return re.sub(
-        r"\b(?:pm|card|tok|src|ba|btok|sk|rk|pk)_[A-Za-z0-9_]{4,}",
-        lambda m: mask_token(m.group(0)),
-        text or "",
     )
 
 

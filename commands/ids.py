@@ -87,3 +87,12 @@ def mask_token(value: str | None) -> str:
     if not sep or len(rest) <= 4:
         return "…" + value[-4:] if len(value) > 4 else "…"
     return f"{prefix}_…{rest[-4:]}"
+
+
+_TOKEN_WORD = re.compile(r"\b(?:pm|card|tok|src|ba|btok|sk|rk|pk)_[A-Za-z0-9_]{4,}")
+
+
+def mask_tokens_in(text: str | None) -> str:
+    """Mask every Stripe-token-looking word (pm_, card_, tok_, src_, ba_, sk_, rk_) in free
+    text: a message or cell that repeats what someone typed or a record holds."""
+    return _TOKEN_WORD.sub(lambda m: mask_token(m.group(0)), text or "")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from commands.csv_safe import write_csv
-from commands.ids import mask_token
+from commands.ids import mask_token, mask_tokens_in
 from commands.imports.columns import Field, column_name
 from commands.imports.results import ImportReport, PlannedRow, RowStatus
 from commands.problems import Severity
@@ -34,12 +34,16 @@ def source_header(report: ImportReport) -> list[str]:
 def source_cells(
     report: ImportReport, row: PlannedRow, header: Sequence[str], *, mask_tokens: bool = True
 ) -> list[str]:
+    if not mask_tokens:
+        return [row.source.get(name, "") for name in header]
+    # The token column whole; any other cell word by word (a token typed in the wrong column
+    # is still a token).
     token_column = report.columns.get(Field.TOKEN.value)
-    cells = []
-    for name in header:
-        value = row.source.get(name, "")
-        cells.append(mask_token(value.strip()) if mask_tokens and name == token_column else value)
-    return cells
+    cells = [(name, row.source.get(name, "")) for name in header]
+    return [
+        mask_token(value.strip()) if name == token_column else mask_tokens_in(value)
+        for name, value in cells
+    ]
 
 
 def rows_csv(

@@ -17,7 +17,13 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from commands.csv_safe import FORMULA_STARTS, is_formula_like
-from commands.ids import ACCOUNT_PREFIX, is_salesforce_id, is_stripe_customer_id, mask_token
+from commands.ids import (
+    ACCOUNT_PREFIX,
+    is_salesforce_id,
+    is_stripe_customer_id,
+    mask_token,
+    mask_tokens_in,
+)
 from commands.ids import token_kind as stripe_token_kind
 from commands.imports.columns import Field, HeaderMatch, column_name
 from commands.imports.reader import Limits, Record
@@ -428,4 +434,7 @@ def account_key(row: ParsedRow) -> str | None:
 
 
 def _shown(text: str, limit: int = 60) -> str:
+    """A value as echoed in a message: shortened, and any token in it masked (the message
+    reaches Slack and the problems CSV, even when the token sits in the wrong column)."""
+    text = mask_tokens_in(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
