@@ -10,10 +10,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+
+from bot.slack_request import BadRequest, SlackRequest, parse
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +26,19 @@ MAX_BODY_BYTES = 1_000_000
 
 
 def wsgi_app(app: App, health: Callable[[], dict[str, Any]]) -> Callable[..., Iterable[bytes]]:
-    slack = SlackRequestHandler(app)
-
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events":
             try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = MAX_BODY_BYTES + 1
-            if length > MAX_BODY_BYTES:
-                return _json(start_response, "413 Payload Too Large", {"error": "too large"})
-            return slack(environ, start_response)
+                request = _slack_request(environ)
+            except BadRequest as exc:
+                log.info("refused a request on /slack/events: %s", exc.reason)
+                status = f"{exc.status} {HTTPStatus(exc.status).phrase}"
+                return _json(start_response, status, {"error": exc.reason})
+            answer = app.dispatch(request)
+            response = WsgiHttpResponse(answer.status, answer.headers, answer.body)
+            start_response(response.status, response.get_headers())
+            return response.get_body()
         if path == "/healthz":
             status = health()
             code = "200 OK" if status.get("ok") else "503 Service Unavailable"
@@ -41,6 +46,22 @@ def wsgi_app(app: App, health: Callable[[], dict[str, Any]]) -> Callable[..., It
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _slack_request(environ: dict[str, Any]) -> SlackRequest:
+    """The POST on /slack/events as a SlackRequest; BadRequest for anything Slack never sends."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        raise BadRequest(405, "Slack only POSTs")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadRequest(400, "the Content-Length is not a number") from None
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(413, f"a body of {length:,} bytes is far larger than Slack sends")
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    text, parsed = parse(raw, environ.get("CONTENT_TYPE") or "")
+    headers = WsgiHttpRequest(environ).get_headers()
+    return SlackRequest(raw=text, parsed=parsed, query=environ.get("QUERY_STRING"), headers=headers)
 
 
 def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
