@@ -63,6 +63,22 @@ class Reply:
     ephemeral: bool = True
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A CSV someone shared with the bot, and what they said about it."""
+
+    file: dict[str, Any]  # Slack's file object
+    user: str
+    reply: Reply
+    source: str  # modal, message_shortcut or dm
+    scenario: Scenario | None = None  # None: detect from the columns
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return str(self.file.get("name") or "upload.csv")
+
+
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"
 
@@ -144,50 +160,34 @@ class ImportFlow:
         self.client.views_open(trigger_id=trigger_id, view=view)
         return "modal_opened"
 
-    def receive(
-        self,
-        file: dict[str, Any],
-        *,
-        user: str,
-        scenario: Scenario | None,
-        note: str,
-        reply: Reply,
-        source: str,
-    ) -> str:
+    def receive(self, upload: Upload) -> str:
         """Check a shared CSV and, if it can be imported, ask for approval. Returns the outcome
         for the command log."""
-        name = str(file.get("name") or "upload.csv")
+        name, reply = upload.name, upload.reply
         try:
-            outcome = self._receive(file, name, user, scenario, note, reply, source)
+            outcome = self._receive(upload)
         except (FileRejected, DownloadRefused) as exc:
             self.tell(reply, f"I can't import *{escape(name)}*: {escape(exc.reason)}.")
             outcome = "file_rejected"
         except Exception:
-            ref = hashlib.sha1(f"{user}{name}{self.services.clock()}".encode()).hexdigest()[:8]
-            log.exception("import of %s for %s failed (ref %s)", name, user, ref)
+            ref = hashlib.sha1(f"{upload.user}{name}{self.services.clock()}".encode()).hexdigest()
+            log.exception("import of %s for %s failed (ref %s)", name, upload.user, ref[:8])
             self.tell(
                 reply,
-                f"Sorry, something went wrong checking *{escape(name)}* (ref {ref}). "
+                f"Sorry, something went wrong checking *{escape(name)}* (ref {ref[:8]}). "
                 "Nothing was written. The details are in the bot's log.",
             )
             outcome = "error"
-        self.record(user, "import", name, outcome, detail=source)
+        self.record(upload.user, "import", name, outcome, detail=upload.source)
         return outcome
 
-    def _receive(
-        self,
-        file: dict[str, Any],
-        name: str,
-        user: str,
-        scenario: Scenario | None,
-        note: str,
-        reply: Reply,
-        source: str,
-    ) -> str:
+    def _receive(self, upload: Upload) -> str:
         from bot.features.imports import import_directory, import_limits, local_today
 
+        reply, file = upload.reply, upload.file
         self.tell(
-            reply, f":mag: Checking *{escape(name)}*: every row, against Salesforce and Stripe…"
+            reply,
+            f":mag: Checking *{escape(upload.name)}*: every row, against Salesforce and Stripe…",
         )
         if not file.get("url_private_download") or file.get("file_access") == "check_file_info":
             file = self.client.files_info(file=file["id"])["file"]
@@ -197,8 +197,8 @@ class ImportFlow:
         directory = import_directory(self.services)
         report = prepare_import(
             data,
-            filename=name,
-            scenario=scenario,
+            filename=upload.name,
+            scenario=upload.scenario,
             directory=directory,
             stripe=self.services.stripe,
             limits=limits,
@@ -223,7 +223,7 @@ class ImportFlow:
                 "Nothing was sent for approval.",
             )
             return "nothing_to_import"
-        request = self._create(report, file, user, note, reply, source, directory)
+        request = self._create(report, upload, directory)
         posted = self._post_for_approval(request, report)
         if posted is None:
             self.store.fail_unposted(
@@ -260,27 +260,18 @@ class ImportFlow:
                 f"*{escape(report.filename)}* that cannot be imported, each with the reason.",
             )
 
-    def _create(
-        self,
-        report: ImportReport,
-        file: dict[str, Any],
-        user: str,
-        note: str,
-        reply: Reply,
-        source: str,
-        directory: Any,
-    ) -> ImportRequest:
+    def _create(self, report: ImportReport, upload: Upload, directory: Any) -> ImportRequest:
         now = self.services.clock()
         stripe_field, token_field = directory.stripe_customer_field, directory.token_field
         request_id = self.store.create(
-            requester=user,
-            source=source,
+            requester=upload.user,
+            source=upload.source,
             file_name=report.filename,
-            file_id=str(file.get("id") or ""),
+            file_id=str(upload.file.get("id") or ""),
             scenario=report.scenario.value,
-            note=note.strip()[:500],
+            note=upload.note.strip()[:500],
             report={**report_record(report), "preview": preview_lines(report)},
-            reply_channel=reply.channel or "",
+            reply_channel=upload.reply.channel or "",
             rows=[
                 StoredRow(run_row(p, stripe_field=stripe_field, token_field=token_field), p)
                 for p in report.planned

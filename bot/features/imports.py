@@ -32,7 +32,7 @@ from bot.features.import_blocks import (
     import_line,
     imports_list_blocks,
 )
-from bot.import_flow import ImportFlow, Reply, is_csv
+from bot.import_flow import ImportFlow, Reply, Upload, is_csv
 from bot.services import Services
 from commands.imports import FileRejected, ImportDirectory, Limits, Scenario, prepare_import
 from commands.imports.reader import check_size
@@ -217,12 +217,14 @@ def register(app: Any, services: Services) -> None:
             return
         values = view["state"]["values"]
         flow.receive(
-            file,
-            user=user,
-            scenario=_chosen_scenario(values),
-            note=(values.get("note", {}).get("text", {}).get("value") or ""),
-            reply=reply,
-            source="message_shortcut" if "file" in metadata else "modal",
+            Upload(
+                file,
+                user,
+                reply,
+                source="message_shortcut" if "file" in metadata else "modal",
+                scenario=_chosen_scenario(values),
+                note=values.get("note", {}).get("text", {}).get("value") or "",
+            )
         )
 
     def is_direct_csv(event: dict[str, Any], context: Any) -> bool:
@@ -246,14 +248,7 @@ def register(app: Any, services: Services) -> None:
                 reply, "I can only import CSV files (.csv). Send me one, or use `/billing import`."
             )
             return
-        flow.receive(
-            csv_file,
-            user=user,
-            scenario=None,
-            note=event.get("text") or "",
-            reply=reply,
-            source="dm",
-        )
+        flow.receive(Upload(csv_file, user, reply, source="dm", note=event.get("text") or ""))
 
     def on_approve(body: dict[str, Any]) -> None:
         request_id = _request_id(body)
