@@ -104,9 +104,6 @@ class ImportFlow:
 
     # --- talking to people --------------------------------------------------------------------
 
-    def dm(self, user: str) -> str:
-        return self.client.conversations_open(users=user)["channel"]["id"]
-
     def tell(self, reply: Reply, text: str, blocks: list | None = None) -> None:
         """Private answer; an ephemeral message the bot may not post falls back to the DM."""
         if reply.channel and reply.ephemeral:
@@ -117,7 +114,8 @@ class ImportFlow:
                 return
             except Exception as exc:
                 log.info("ephemeral reply in %s failed (%s); answering by DM", reply.channel, exc)
-        channel = reply.channel if reply.channel and not reply.ephemeral else self.dm(reply.user)
+        # A user ID as the channel posts in the bot's DM with them (no im:write needed).
+        channel = reply.channel if reply.channel and not reply.ephemeral else reply.user
         self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
     def record(self, user: str, action: str, args: str, outcome: str, detail: str = "") -> None:
@@ -249,16 +247,23 @@ class ImportFlow:
         """The report, privately, and the rejected rows as a CSV in the requester's DM."""
         text = f"{escape(report.filename)}: {escape(plan_summary(report))}. {outcome}"
         self.tell(reply, text, report_blocks(report, outcome))
-        if report.has_rejections:
-            channel = reply.channel if not reply.ephemeral and reply.channel else None
-            self.client.files_upload_v2(
-                channel=channel or self.dm(reply.user),
-                content=error_csv(report).encode(CSV_ENCODING),
-                filename=file_stem(report.filename) + "-rejected-rows.csv",
-                title=f"Rows of {report.filename} that cannot be imported",
-                initial_comment=f"The {plural(report.plan.rejected_rows, 'row')} of "
-                f"*{escape(report.filename)}* that cannot be imported, each with the reason.",
-            )
+        if not report.has_rejections:
+            return
+        comment: str | None = (
+            f"The {plural(report.plan.rejected_rows, 'row')} of *{escape(report.filename)}* "
+            "that cannot be imported, each with the reason:"
+        )
+        channel = reply.channel if reply.channel and not reply.ephemeral else None
+        if channel is None:  # files need a channel ID: posting to the user ID gives the DM's
+            channel = self.client.chat_postMessage(channel=reply.user, text=comment)["channel"]
+            comment = None
+        self.client.files_upload_v2(
+            channel=channel,
+            content=error_csv(report).encode(CSV_ENCODING),
+            filename=file_stem(report.filename) + "-rejected-rows.csv",
+            title=f"Rows of {report.filename} that cannot be imported",
+            initial_comment=comment,
+        )
 
     def _create(self, report: ImportReport, upload: Upload, directory: Any) -> ImportRequest:
         now = self.services.clock()
