@@ -158,7 +158,7 @@ def test_the_same_file_again_skips_everything_and_asks_nobody(world: ImportWorld
     world.wait_results(request)
 
     again = world.upload(data, "twice-again.csv")
-    world.submit(again, scenario="existing")
+    world.submit(again)
     reply = world.wait_private("Nothing to import")
     assert "1 row skipped (already in Salesforce)" in reply["text"]
     assert not [m for m in world.approval_messages() if "twice-again.csv" in m["text"]]
