@@ -261,8 +261,8 @@ class ProgressMessage:
         self._last = now
         how = " through Bulk API 2.0" if progress.bulk else ""
         text = (
-            f":hourglass_flowing_sand: Import #{request.id} is running{how}: "
-            f"{progress.done:,} of {plural(progress.total, 'row')} done "
+            f":hourglass_flowing_sand: Import #{request.id} is running{how}, writing "
+            f"{progress.writing}: {progress.done:,} of {plural(progress.total, 'row')} done "
             f"({summary_line(progress.counts)})."
         )
         best_effort(

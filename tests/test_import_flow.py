@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.imports_store import ImportStore
 from sandbox.slack_api import APPROVALS_CHANNEL, OUTSIDER, REQUESTER, SUPPORT_CHANNEL
 from tests.import_rig import (
     EXISTING,
@@ -63,8 +64,14 @@ def test_new_customers_from_upload_to_success_csv(world: ImportWorld) -> None:
     decided = world.message(request)
     assert buttons(decided) == []
     assert "Approved by" in text_of(decided)
-    summary = [m for m in world.thread(request) if "finished" in m.get("text", "")]
-    assert summary and "2 created · 0 updated · 0 skipped · 0 failed" in summary[-1]["text"]
+    stored = ImportStore(world.rig.services.storage).get(world.request_number(request))
+    progress = world.slack.message(APPROVALS_CHANNEL, stored.progress_ts)
+    assert progress["thread_ts"] == request["ts"]
+    assert "2 created · 0 updated · 0 skipped · 0 failed" in progress["text"]
+    edits = [c.params["text"] for c in world.slack.calls_to("chat.update")
+             if c.params.get("ts") == progress["ts"]]  # fmt: skip
+    assert "writing Accounts: 0 of 2 rows done" in edits[0]  # one message, edited
+    assert "finished: 2 created" in edits[-1]
 
 
 def test_existing_accounts_get_their_stripe_id_and_payment_methods(world: ImportWorld) -> None:

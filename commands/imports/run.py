@@ -218,6 +218,7 @@ class RunProgress:
     total: int
     counts: dict[str, int]
     bulk: bool
+    writing: str  # what the last batch wrote: "Accounts" or "payment methods"
 
 
 @dataclass(frozen=True)
@@ -358,7 +359,7 @@ class ImportRun:
             units = self._units(op)
             for start in range(0, len(units), size):
                 self._send(units[start : start + size])
-                self._report()
+                self._report(op)
 
     def _units(self, op: Op) -> list[_Unit]:
         groups: dict[str, _Unit] = {}
@@ -487,9 +488,11 @@ class ImportRun:
         if settled:
             self.journal.save([row for u in settled for row in u.rows])
 
-    def _report(self) -> None:
+    def _report(self, op: Op) -> None:
         done = sum(r.state in FINAL_ROW_STATES for r in self.rows)
-        self.on_progress(RunProgress(done, len(self.rows), count_states(self.rows), self.bulk))
+        writing = "payment methods" if op is Op.PAYMENT_METHOD_CREATE else "Accounts"
+        counts = count_states(self.rows)
+        self.on_progress(RunProgress(done, len(self.rows), counts, self.bulk, writing))
 
 
 def _steps(row: RunRow) -> set[StepState]:
