@@ -313,7 +313,8 @@ def _last_four(row: ParsedRow, column: str, text: str, ctx: RowContext) -> str |
 
 
 def _month(row: ParsedRow, column: str, text: str, ctx: RowContext) -> str | None:
-    if text.isdigit() and 1 <= int(text) <= 12:
+    # isdigit() alone also passes "²" and other digits int() cannot read.
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 12:
         return f"{int(text):02d}"
     row.add(column, "invalid_value", f"{column} is “{_shown(text)}”: use 1 to 12")
     return None
