@@ -56,8 +56,9 @@ def rows_csv(
 ) -> str:
     """`LINE`, the row as sent, then `extra_columns` filled by `extra(row)`."""
     header = source_header(report)
+    shown = [mask_tokens_in(name) for name in header] if mask_tokens else header
     return write_csv(
-        ["LINE", *header, *extra_columns],
+        ["LINE", *shown, *extra_columns],
         (
             [row.line, *source_cells(report, row, header, mask_tokens=mask_tokens), *extra(row)]
             for row in rows
@@ -66,8 +67,10 @@ def rows_csv(
 
 
 def row_errors(row: PlannedRow) -> str:
-    """The row's errors in one cell: `code: message; code: message`."""
-    return "; ".join(f"{p.code}: {p.message}" for p in row.problems if p.severity == Severity.ERROR)
+    """The row's errors in one cell: `code: message; code: message` (tokens masked: a message
+    may name a column after a header cell that holds one)."""
+    errors = (f"{p.code}: {p.message}" for p in row.problems if p.severity == Severity.ERROR)
+    return mask_tokens_in("; ".join(errors))
 
 
 def error_csv(report: ImportReport, *, mask_tokens: bool = True) -> str:
@@ -79,8 +82,12 @@ def error_csv(report: ImportReport, *, mask_tokens: bool = True) -> str:
 
 
 def problems_csv(report: ImportReport) -> str:
-    """Every problem, one per line, with how to fix it (messages already mask tokens)."""
+    """Every problem, one per line, with how to fix it. Columns are named by the file's header,
+    which may hold a token (a data row taken for the header): masked, as in the messages."""
     return write_csv(
         PROBLEM_COLUMNS,
-        ([p.line, p.column, p.code, str(p.severity), p.message, p.fix] for p in report.problems),
+        (
+            [p.line, mask_tokens_in(p.column), p.code, p.severity, mask_tokens_in(p.message), p.fix]
+            for p in report.problems
+        ),
     )
