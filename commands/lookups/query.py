@@ -30,6 +30,9 @@ MAX_QUERY = 255
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Half a UTF-16 pair cannot be encoded for Salesforce (a shell passes undecodable bytes on as
+# these): shown as the replacement character, as a decoder would.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # What people wrap a name in: quotes, and Slack's bold, italic and strike-through marks. A
 # lone ASCII apostrophe is part of names (O'Brien), so it is never stripped.
 _WRAPPERS = {'"': '"', "“": "”", "‘": "’", "*": "*", "_": "_", "~": "~"}
@@ -74,7 +77,7 @@ def clean(text: str | None) -> str:
     """The plain text a person meant, from what Slack delivered."""
     text = _SLACK_LINK.sub(_unlink, text or "")
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", text))
     text = _INVISIBLE.sub("", _CONTROL.sub(" ", text.replace("`", " ")))
     text = " ".join(text.split())
     while len(text) > 2 and _WRAPPERS.get(text[0]) == text[-1]:
