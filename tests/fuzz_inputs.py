@@ -34,7 +34,7 @@ from bot.salesforce.lookups import SalesforceLookups
 from commands.csv_safe import is_formula_like
 from commands.ids import to_18
 from commands.imports import FileRejected, Limits, RowStatus, prepare_import
-from commands.imports.columns import ALIASES, Field
+from commands.imports.columns import ALIASES, Field, normalise
 from commands.imports.csv_out import error_csv, problems_csv
 from commands.lookups.query import MAX_QUERY, QueryKind, clean, parse
 from commands.problems import CODES, Severity
@@ -58,6 +58,7 @@ _VALUES = [
     "Ünïcødé 🚀 名前", "\u200b", "\x00", "\x1b[31m", "\ufeff", "%", "_", "\\", "x" * 301,
     "Credit Card", "ACH", "Visa", "4242", "12", "2031", "13", "1999",
 ]  # fmt: skip
+_TYPED = string.ascii_letters + string.digits + string.punctuation + " éüß€🚀"  # what people type
 _ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252"]
 
 
@@ -68,10 +69,13 @@ def import_files(draw: st.DrawFn) -> bytes:
     short or with stray bytes spliced in; sometimes not text at all."""
     if draw(st.integers(0, 9)) == 0:
         return draw(st.binary(max_size=600))
-    header_cell = st.one_of(st.sampled_from(_HEADERS), st.text(max_size=12))
-    cell = st.one_of(st.sampled_from(_VALUES), st.text(max_size=16))
-    header = draw(st.lists(header_cell, min_size=1, max_size=8))
-    rows = draw(st.lists(st.lists(cell, max_size=9), max_size=12))
+    known, typed = st.sampled_from(_HEADERS), st.text(alphabet=_TYPED, max_size=12)
+    header_cell = st.one_of(known, known, typed)
+    values = st.sampled_from(_VALUES)
+    anything = st.text(max_size=4)  # control characters too: rarely, or every file is binary
+    cell = st.one_of(values, values, values, st.text(alphabet=_TYPED, max_size=16), anything)
+    header = draw(st.lists(header_cell, min_size=1, max_size=8, unique_by=normalise))
+    rows = draw(st.lists(st.lists(cell, min_size=1, max_size=9), min_size=1, max_size=12))
     delimiter = draw(st.sampled_from([",", ";", "\t"]))
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     if draw(st.booleans()):
@@ -91,6 +95,12 @@ def import_files(draw: st.DrawFn) -> bytes:
 
 def check_import(data: bytes) -> list[str]:
     """Prepare `data` offline (no Salesforce, no Stripe) and list the promises broken."""
+    return examine_import(data)[1]
+
+
+def examine_import(data: bytes) -> tuple[str, list[str]]:
+    """How preparing `data` ended (`refused: …` or `reported row by row`), and the promises
+    broken."""
     try:
         report = prepare_import(
             data,
@@ -102,7 +112,9 @@ def check_import(data: bytes) -> list[str]:
             today=TODAY,
         )
     except FileRejected as exc:
-        return [] if exc.reason.strip() else ["a file was rejected without a reason"]
+        if not exc.reason.strip():
+            return "refused", ["a file was rejected without a reason"]
+        return "refused: " + re.split(r"[:(“]", exc.reason, maxsplit=1)[0].strip(), []
     broken = []
     for problem in report.problems:
         if problem.code not in CODES:
@@ -123,7 +135,7 @@ def check_import(data: bytes) -> list[str]:
     tokens = set(_TOKEN.findall(data.decode("utf-8", errors="ignore")))
     for name, text in (("error CSV", error_csv(report)), ("problems CSV", problems_csv(report))):
         broken += _unsafe_cells(name, text, tokens)
-    return broken
+    return "reported row by row", broken
 
 
 def _unsafe_cells(name: str, text: str, tokens: set[str]) -> list[str]:
@@ -132,9 +144,8 @@ def _unsafe_cells(name: str, text: str, tokens: set[str]) -> list[str]:
         for cell in row:
             if is_formula_like(cell):
                 broken.append(f"the {name} has a cell a spreadsheet would run: {cell[:40]!r}")
-    for token in tokens:
-        if token in text:
-            broken.append(f"the {name} shows a whole token")
+    if tokens & set(_TOKEN.findall(text)):
+        broken.append(f"the {name} shows a whole token")
     return broken
 
 
@@ -147,7 +158,7 @@ HOSTILE_NAMES = [
     "Amp &amp; Sons", "Star *bold* GmbH", "Tick `code` SA", "Ünïcødé Straße AG", "名前 株式会社",
     "' OR Name != '", "Acme Corporation", "ACME corp", "Tab\tName", "Semi; colon",
 ]  # fmt: skip
-_QUERY_PIECES = [
+QUERY_PIECES = [
     *string.printable, "%", "_", "'", "\\", "\x00", "é", "ß", "“", "”", "😀", "\u200b",
     "&lt;", "&gt;", "&amp;", "<!channel>", "<@U1>", "<https://x|y>",
 ]  # fmt: skip
@@ -157,7 +168,7 @@ def queries() -> st.SearchStrategy[str]:
     """What people type after `/billing customer`: any text, the hostile names and pieces of
     them, Slack's markup and entities."""
     return st.one_of(
-        st.lists(st.sampled_from(_QUERY_PIECES), max_size=30).map("".join),
+        st.lists(st.sampled_from(QUERY_PIECES), max_size=30).map("".join),
         st.sampled_from(HOSTILE_NAMES).flatmap(
             lambda name: st.tuples(st.integers(0, len(name)), st.integers(0, len(name))).map(
                 lambda ij: name[min(ij) : max(ij)]
@@ -223,7 +234,13 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def check_query(text: str, directory: SalesforceLookups) -> list[str]:
-    """Parse `text` as a lookup does and run the Account query the adapter builds for it."""
+    """Parse `text` as a lookup does and run the Account query the adapter builds for it;
+    the promises broken."""
+    return examine_query(text, directory)[1]
+
+
+def examine_query(text: str, directory: SalesforceLookups) -> tuple[str, list[str]]:
+    """How `text` was read (its kind), and the promises broken."""
     query = parse(text, directory.payment_method_prefix())
     cleaned = clean(text)
     broken = []
@@ -236,11 +253,11 @@ def check_query(text: str, directory: SalesforceLookups) -> list[str]:
     if any(ch in query.text for ch in "\x00\n\r\t`"):
         broken.append(f"control characters or backticks reached the query: {query.text!r}")
     if query.kind is not QueryKind.NAME:
-        return broken
+        return f"read as {query.kind}", broken
     found = sorted(a.name or "" for a in directory.accounts(query, limit=200))
     # The stand-in's LIKE (SQLite's) ignores the case of ASCII letters only.
     wanted = _ascii_lower(query.text)
     expected = sorted(n for n in HOSTILE_NAMES if wanted in _ascii_lower(n))
     if found != expected:
         broken.append(f"{text!r} (read as {query.text!r}) found {found}, not {expected}")
-    return broken
+    return f"read as a name, {len(found)} found", broken

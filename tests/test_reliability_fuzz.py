@@ -56,6 +56,19 @@ def test_a_token_in_the_wrong_column_is_masked_in_messages_and_csvs() -> None:
     assert "ba_…lMnO" in error_csv(report) and "ba_…lMnO" in problems_csv(report)
 
 
+def test_a_superscript_month_is_a_row_problem_not_a_crash() -> None:
+    header = [*NEW_HEADER, "Expiration Month"]
+    report = prepare(csv_bytes(header, ["Acme", "cus_1", "a0G000000000001", "true", "pm_1", "²"]))
+    assert "invalid_value" in [p.code for p in report.problems if p.column == "Expiration Month"]
+
+
+def test_a_token_taken_for_a_column_name_is_masked_in_the_csvs() -> None:
+    token = "pm_1AbCdEfGhIjKlMnO"
+    report = prepare(csv_bytes([*NEW_HEADER, token], ["Acme", "cus_1", "x", "true", "pm_2", "1"]))
+    for text in (error_csv(report), problems_csv(report)):
+        assert token not in text and "pm_…lMnO" in text
+
+
 # --- lookup text --------------------------------------------------------------------------------
 
 
@@ -75,6 +88,14 @@ def test_any_lookup_text_finds_exactly_the_names_that_contain_it(
     directory: SalesforceLookups, text: str
 ) -> None:
     assert check_query(text, directory) == []
+
+
+def test_half_a_utf16_pair_is_searched_as_a_replacement_character(
+    directory: SalesforceLookups,
+) -> None:
+    # What a shell hands `billing-bot customer` for bytes that are not UTF-8; it could not be
+    # encoded for Salesforce.
+    assert check_query("Acme \udced", directory) == []
 
 
 # --- Slack markup in lookups --------------------------------------------------------------------
