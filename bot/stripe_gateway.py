@@ -134,17 +134,22 @@ class StripeGateway:
                 time.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
-    def _customer(self, customer_id: str) -> StripeCustomer:
+    def _get(self, call: Callable[[], Any]) -> tuple[dict[str, Any] | None, Found, str | None]:
+        """(the object as a dict, or None; FOUND / MISSING / UNAVAILABLE; the reason)."""
         try:
-            obj = self._retrieve(lambda: self.client.v1.customers.retrieve(customer_id))
+            return self._retrieve(call).to_dict(), Found.FOUND, None
         except stripe.InvalidRequestError as exc:
             if exc.http_status == 404:
-                # Maybe deleted: `customers()` asks the event log before saying missing.
-                return StripeCustomer(customer_id, Found.MISSING)
-            return StripeCustomer(customer_id, Found.UNAVAILABLE, error=_reason(exc))
+                return None, Found.MISSING, None
+            return None, Found.UNAVAILABLE, _reason(exc)
         except stripe.StripeError as exc:
-            return StripeCustomer(customer_id, Found.UNAVAILABLE, error=_reason(exc))
-        data = obj.to_dict()
+            return None, Found.UNAVAILABLE, _reason(exc)
+
+    def _customer(self, customer_id: str) -> StripeCustomer:
+        # A 404 may be a deleted customer: `customers()` asks the event log before saying so.
+        data, status, error = self._get(lambda: self.client.v1.customers.retrieve(customer_id))
+        if data is None:
+            return StripeCustomer(customer_id, status, error=error)
         if data.get("deleted"):
             return StripeCustomer(customer_id, Found.DELETED, livemode=self.livemode)
         default = (data.get("invoice_settings") or {}).get("default_payment_method")
@@ -184,15 +189,9 @@ class StripeGateway:
         return deleted
 
     def _payment_method(self, pm_id: str) -> StripePaymentMethod:
-        try:
-            obj = self._retrieve(lambda: self.client.v1.payment_methods.retrieve(pm_id))
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
-                return StripePaymentMethod(pm_id, Found.MISSING)
-            return StripePaymentMethod(pm_id, Found.UNAVAILABLE, error=_reason(exc))
-        except stripe.StripeError as exc:
-            return StripePaymentMethod(pm_id, Found.UNAVAILABLE, error=_reason(exc))
-        data = obj.to_dict()
+        data, status, error = self._get(lambda: self.client.v1.payment_methods.retrieve(pm_id))
+        if data is None:
+            return StripePaymentMethod(pm_id, status, error=error)
         card = data.get("card") or {}
         customer = data.get("customer")
         if isinstance(customer, dict):
