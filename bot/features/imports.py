@@ -185,6 +185,7 @@ def register(app: Any, services: Services) -> None:
         user, channel = body["user"]["id"], body["channel"]["id"]
         if not flow.access.allowed("import", user, channel):
             respond(text=flow.access.refusal("import"), response_type="ephemeral")
+            flow.record(user, "import", "", "refused", detail="message_shortcut")
             return
         csv_file = next((f for f in body.get("message", {}).get("files") or [] if is_csv(f)), None)
         if csv_file is None:
@@ -214,6 +215,7 @@ def register(app: Any, services: Services) -> None:
         reply = Reply(user, metadata.get("channel"))
         if file is None or not flow.access.allowed("import", user, reply.channel):
             flow.tell(reply, flow.access.refusal("import"))
+            flow.record(user, "import", "", "refused", detail="modal")
             return
         values = view["state"]["values"]
         flow.receive(
