@@ -17,7 +17,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
-from bot.slack_request import BadRequest, SlackRequest, parse
+from bot.slack_request import BadRequest, SlackRequest, check_timestamp, parse
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def _slack_request(environ: dict[str, Any]) -> SlackRequest:
         raise BadRequest(400, "the Content-Length is not a number") from None
     if length > MAX_BODY_BYTES:
         raise BadRequest(413, f"a body of {length:,} bytes is far larger than Slack sends")
+    check_timestamp(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"))
     raw = environ["wsgi.input"].read(length) if length > 0 else b""
     text, parsed = parse(raw, environ.get("CONTENT_TYPE") or "")
     headers = WsgiHttpRequest(environ).get_headers()

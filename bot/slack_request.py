@@ -92,7 +92,7 @@ def _interaction(payload: dict[str, Any]) -> dict[str, Any]:
         and all(isinstance(a, dict) for a in payload["actions"])
     ):
         raise BadRequest(400, "a block_actions without actions")
-    if kind.startswith("view_") and not isinstance(payload.get("view"), dict):
+    if kind.startswith("view_") and not isinstance((payload.get("view") or {}).get("type"), str):
         raise BadRequest(400, f"a {kind} without its view")
     return payload
 
@@ -103,6 +103,13 @@ def _event(body: dict[str, Any]) -> dict[str, Any]:
     if body["type"] == "event_callback" and not isinstance(body.get("event"), dict):
         raise BadRequest(400, "an event_callback without its event")
     return body
+
+
+def check_timestamp(value: str | None) -> None:
+    """Bolt refuses a missing `X-Slack-Request-Timestamp` (401) but fails on one that is not
+    a number (a 500 and a traceback): refused the same way here."""
+    if value is not None and not (value.isascii() and value.isdigit()):
+        raise BadRequest(401, "the request timestamp is not a number")
 
 
 class SlackRequest(BoltRequest):
