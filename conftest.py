@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.plugins.stripe",
     "tests.plugins.slack",
     "tests.plugins.bot",
+    "tests.plugins.secrets",
 ]
