@@ -217,6 +217,11 @@ MALFORMED = {
         FORM,
         400,
     ),
+    "view submission whose view has no type": (
+        form(payload=json.dumps({"type": "view_submission", "user": {"id": "U1"}, "view": {}})),
+        FORM,
+        400,
+    ),
     "slash command without user": (form(**{**SLASH, "user_id": ""}), FORM, 400),
     "slash command without response_url": (
         form(**{k: v for k, v in SLASH.items() if k != "response_url"}),
