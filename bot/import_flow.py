@@ -3,8 +3,10 @@ and from a click in the approvals channel to one stored decision and a run.
 
 Intake (modal, message shortcut or DM alike): download the file from Slack's file host only,
 prepare it (validation, cross-checks, plan), show the requester the report privately, and, if
-there is anything to write and every cross-check ran, store the request and post it to the
-approvals channel with the error CSV in its thread. Nothing is written before approval.
+there is anything to write and Salesforce could be asked (the plan rests on it), store the
+request and post it to the approvals channel with the error CSV in its thread. Stripe checks
+that could not be made are shown as a warning on the request, for the approver to weigh.
+Nothing is written before approval.
 
 Decisions: only configured approvers, never the requester, once (the store's conditional
 update), before the request expires; the approval message is then edited to show the decision
@@ -204,12 +206,14 @@ class ImportFlow:
         )
         plan = report.plan
         writes = plan.accounts_create + plan.accounts_update + plan.payment_methods_create
-        if report.skipped_checks or directory is None:
-            why = "; ".join(report.skipped_checks) or "Salesforce is not configured"
+        salesforce_unchecked = [c for c in report.skipped_checks if c.startswith("Salesforce")]
+        if salesforce_unchecked or directory is None:
+            # The plan itself (which Accounts exist, which tokens are in) rests on Salesforce.
+            why = "; ".join(salesforce_unchecked) or "Salesforce is not configured"
             self._answer(
                 reply,
                 report,
-                f":warning: Not sent for approval, because not everything could be checked "
+                f":warning: Not sent for approval, because Salesforce could not be checked "
                 f"({escape(why)}). Nothing was written; please try again later.",
             )
             return "checks_skipped"

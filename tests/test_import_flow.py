@@ -244,3 +244,33 @@ def test_imports_lists_recent_requests_for_importers_and_approvers(world: Import
         WAIT,
     )
     assert refused
+
+
+def test_stripe_unavailable_at_upload_is_a_warning_for_the_approver(world: ImportWorld) -> None:
+    ((name, cus, card),) = world.customers("Stripe Down Co", 1)
+    file = world.upload(csv_bytes(NEW, [[name, cus, world.gateway(), "true", card]]), "sd.csv")
+    world.rig.stripe.knobs.set(rate_limit_rate=1.0)
+    try:
+        world.submit(file)
+        report = world.wait_private("Sent to")
+    finally:
+        world.rig.stripe.knobs.reset()
+
+    assert "Stripe could not check" in text_of(report)
+    request = world.wait_request("sd.csv")
+    assert "Not everything could be checked" in text_of(request)
+    assert set(buttons(request)) == {"import_approve", "import_reject"}
+
+
+def test_salesforce_unavailable_at_upload_sends_nothing_for_approval(world: ImportWorld) -> None:
+    ((name, cus, card),) = world.customers("Salesforce Down Co", 1)
+    file = world.upload(csv_bytes(NEW, [[name, cus, world.gateway(), "true", card]]), "sfd.csv")
+    world.rig.sf.knobs.update({"fault_rate": 1.0})
+    try:
+        world.submit(file)
+        reply = world.wait_private("Not sent for approval")
+    finally:
+        world.rig.sf.knobs.update({"fault_rate": 0.0})
+
+    assert "Salesforce could not be checked" in reply["text"]
+    assert not [m for m in world.approval_messages() if "sfd.csv" in m["text"]]

@@ -248,12 +248,24 @@ def approval_blocks(request: ImportRequest) -> list[Block]:
         SectionBlock(fields=[_md(f"*{label}*\n{value:,}") for label, value in fields]),
         SectionBlock(text=_md(f"*First rows to write* (tokens masked):\n```{preview}```")),
     ]
+    unchecked = report.get("skipped_checks") or []
+    if unchecked:
+        blocks.append(
+            SectionBlock(
+                text=_md(
+                    ":warning: *Not everything could be checked:* "
+                    + escape("; ".join(unchecked))
+                    + ". Approve only if you know those rows are right; otherwise reject and "
+                    "ask for the file to be sent again."
+                )
+            )
+        )
     decision = decision_text(request)
     if decision:
         blocks.append(ContextBlock(elements=[_md(decision)]))
         return blocks
     notes = [f"Expires {when(request.expires_at)}."]
-    notes += [escape(n) for n in [*report.get("skipped_checks", []), *report.get("warnings", [])]]
+    notes += [escape(n) for n in report.get("warnings", [])]
     blocks += [
         ContextBlock(elements=[_md(" ".join(notes))]),
         ActionsBlock(
