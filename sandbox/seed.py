@@ -124,22 +124,49 @@ EXAMPLES_PER_CODE = 5
 STRIPE_GATEWAY_TYPES = ("Stripe", "Stripe (Universal Extension)")
 
 CODES = (
-    "batch_size", "stripe_gateway", "account_missing_stripe_id", "account_malformed_stripe_id",
-    "duplicate_stripe_customer_id", "pm_missing_gateway", "pm_missing_token", "pm_inactive",
-    "pm_single_use_token", "pm_legacy_token", "card_expired", "card_expiring",
-    "autopay_inactive", "stripe_pm_missing", "stripe_pm_other_customer",
-    "stripe_customer_missing", "stripe_customer_deleted", "failed_transactions",
+    "batch_size",
+    "stripe_gateway",
+    "account_missing_stripe_id",
+    "account_malformed_stripe_id",
+    "duplicate_stripe_customer_id",
+    "pm_missing_gateway",
+    "pm_missing_token",
+    "pm_inactive",
+    "pm_single_use_token",
+    "pm_legacy_token",
+    "card_expired",
+    "card_expiring",
+    "autopay_inactive",
+    "stripe_pm_missing",
+    "stripe_pm_other_customer",
+    "stripe_customer_missing",
+    "stripe_customer_deleted",
+    "failed_transactions",
     "locked_invoices",
 )
-ACCOUNT_CODES = frozenset({
-    "account_missing_stripe_id", "account_malformed_stripe_id", "duplicate_stripe_customer_id",
-    "autopay_inactive", "stripe_customer_missing", "stripe_customer_deleted",
-})
-PM_CODES = frozenset({
-    "pm_missing_gateway", "pm_missing_token", "pm_inactive", "pm_single_use_token",
-    "pm_legacy_token", "card_expired", "card_expiring", "stripe_pm_missing",
-    "stripe_pm_other_customer",
-})
+ACCOUNT_CODES = frozenset(
+    {
+        "account_missing_stripe_id",
+        "account_malformed_stripe_id",
+        "duplicate_stripe_customer_id",
+        "autopay_inactive",
+        "stripe_customer_missing",
+        "stripe_customer_deleted",
+    }
+)
+PM_CODES = frozenset(
+    {
+        "pm_missing_gateway",
+        "pm_missing_token",
+        "pm_inactive",
+        "pm_single_use_token",
+        "pm_legacy_token",
+        "card_expired",
+        "card_expiring",
+        "stripe_pm_missing",
+        "stripe_pm_other_customer",
+    }
+)
 
 # (report key, Account Name, role). Order is part of the determinism contract.
 NAMED: tuple[tuple[str, str, str], ...] = (
@@ -172,29 +199,94 @@ PAIRED_KEYS = frozenset({"duplicate_id", "same_name"})
 
 # Roles of generated accounts, by position modulo len(CYCLE): 22 defect slots in 50.
 CYCLE: tuple[str, ...] = (
-    "healthy", "no_stripe_id", "healthy", "pm_inactive", "malformed_id",
-    "healthy", "card_expired", "dup_a", "dup_b", "pm_missing_token",
-    "healthy", "card_expiring", "pm_missing_gateway", "tok", "healthy",
-    "legacy", "stripe_pm_missing", "other_customer_pm", "healthy", "detached_pm",
-    "deleted_customer", "healthy", "missing_customer", "autopay_inactive", "healthy",
-    "prospect", "card_expired", "healthy", "healthy", "card_expiring",
-    "healthy", "healthy", "pm_inactive", "healthy", "healthy",
-    "stripe_pm_missing", "healthy", "healthy", "healthy", "no_stripe_id",
-    "healthy", "healthy", "detached_pm", "healthy", "healthy",
-    "healthy", "pm_missing_gateway", "healthy", "healthy", "healthy",
+    "healthy",
+    "no_stripe_id",
+    "healthy",
+    "pm_inactive",
+    "malformed_id",
+    "healthy",
+    "card_expired",
+    "dup_a",
+    "dup_b",
+    "pm_missing_token",
+    "healthy",
+    "card_expiring",
+    "pm_missing_gateway",
+    "tok",
+    "healthy",
+    "legacy",
+    "stripe_pm_missing",
+    "other_customer_pm",
+    "healthy",
+    "detached_pm",
+    "deleted_customer",
+    "healthy",
+    "missing_customer",
+    "autopay_inactive",
+    "healthy",
+    "prospect",
+    "card_expired",
+    "healthy",
+    "healthy",
+    "card_expiring",
+    "healthy",
+    "healthy",
+    "pm_inactive",
+    "healthy",
+    "healthy",
+    "stripe_pm_missing",
+    "healthy",
+    "healthy",
+    "healthy",
+    "no_stripe_id",
+    "healthy",
+    "healthy",
+    "detached_pm",
+    "healthy",
+    "healthy",
+    "healthy",
+    "pm_missing_gateway",
+    "healthy",
+    "healthy",
+    "healthy",
 )
 
 VISA_NUMBERS = ("4242424242424242", "4000056655665556", "4012888888881881")
 IBANS = ("DE89370400440532013000", "AT611904300234573201")
 MALFORMED_IDS = ("cus-{n}", "CUS_{n}", "acct_{n}", "cus_ {n}", "{d}")
 _WORDS_A = (
-    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Wide World", "Litware", "Adventure Works",
-    "Proseware", "Lucerne", "Woodgrove", "Alpine", "Coho", "Fourth Coffee", "Trey",
-    "Blue Yonder", "Graphic Design", "Humongous", "Southridge", "Wingtip", "Relecloud",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Wide World",
+    "Litware",
+    "Adventure Works",
+    "Proseware",
+    "Lucerne",
+    "Woodgrove",
+    "Alpine",
+    "Coho",
+    "Fourth Coffee",
+    "Trey",
+    "Blue Yonder",
+    "Graphic Design",
+    "Humongous",
+    "Southridge",
+    "Wingtip",
+    "Relecloud",
 )
 _WORDS_B = (
-    "Traders", "Holdings", "Labs", "Logistics", "Partners", "Systems", "Foods", "Media",
-    "Energy", "Outfitters",
+    "Traders",
+    "Holdings",
+    "Labs",
+    "Logistics",
+    "Partners",
+    "Systems",
+    "Foods",
+    "Media",
+    "Energy",
+    "Outfitters",
 )
 _INDUSTRIES = ("Technology", "Manufacturing", "Retail", "Healthcare", "Banking", "Education")
 
@@ -277,8 +369,9 @@ def _ach(key: str, i: int, **kw: Any) -> PlannedPM:
     return PlannedPM(key, "ACH", IBANS[i % len(IBANS)], None, **kw)
 
 
-def _plan_account(index: int, name: str, role: str, named: str | None, today: dt.date,
-                  shares_with: str | None) -> PlannedAccount:
+def _plan_account(
+    index: int, name: str, role: str, named: str | None, today: dt.date, shares_with: str | None
+) -> PlannedAccount:
     key = f"A{index:05d}"
     acct = PlannedAccount(index, key, name, role, named, customer="own")
 
@@ -428,31 +521,62 @@ def stripe_ops(accounts: list[PlannedAccount]) -> list[list[dict[str, Any]]]:
                 params["invoice_settings"] = {"default_payment_method": "@" + own[0].ref}
             ops.append({"op": "customer", "ref": acct.cref, "params": params})
             for p in own[1:]:
-                ops.append({"op": "attach", "payment_method": "@" + p.ref,
-                            "customer": "@" + acct.cref})
+                ops.append(
+                    {"op": "attach", "payment_method": "@" + p.ref, "customer": "@" + acct.cref}
+                )
         else:
             for p in own:
-                ops.append({"op": "payment_method", "ref": p.ref, "params": _pm_params(p),
-                            "attach": "@" + acct.cref})
+                ops.append(
+                    {
+                        "op": "payment_method",
+                        "ref": p.ref,
+                        "params": _pm_params(p),
+                        "attach": "@" + acct.cref,
+                    }
+                )
         for p in acct.pms:
             if p.token_mode == "legacy":
                 ops.append({"op": "token", "ref": "t:" + p.key, "card": _card_params(p)})
-                ops.append({"op": "source", "ref": p.ref, "customer": "@" + acct.cref,
-                            "source": "@t:" + p.key})
+                ops.append(
+                    {
+                        "op": "source",
+                        "ref": p.ref,
+                        "customer": "@" + acct.cref,
+                        "source": "@t:" + p.key,
+                    }
+                )
             elif p.token_mode == "tok":
                 ops.append({"op": "token", "ref": p.ref, "card": _card_params(p)})
             elif p.token_mode == "pm" and p.attach == "other":
                 other = "o:" + p.key
-                ops.append({"op": "customer", "ref": other, "params": {
-                    "name": f"{acct.name} (other customer)",
-                    "email": f"other{acct.index:05d}@example.com",
-                    "metadata": {"seed_key": other},
-                }})
-                ops.append({"op": "payment_method", "ref": p.ref, "params": _pm_params(p),
-                            "attach": "@" + other})
+                ops.append(
+                    {
+                        "op": "customer",
+                        "ref": other,
+                        "params": {
+                            "name": f"{acct.name} (other customer)",
+                            "email": f"other{acct.index:05d}@example.com",
+                            "metadata": {"seed_key": other},
+                        },
+                    }
+                )
+                ops.append(
+                    {
+                        "op": "payment_method",
+                        "ref": p.ref,
+                        "params": _pm_params(p),
+                        "attach": "@" + other,
+                    }
+                )
             elif p.token_mode == "pm" and p.attach == "detached":
-                ops.append({"op": "payment_method", "ref": p.ref, "params": _pm_params(p),
-                            "attach": "@" + acct.cref})
+                ops.append(
+                    {
+                        "op": "payment_method",
+                        "ref": p.ref,
+                        "params": _pm_params(p),
+                        "attach": "@" + acct.cref,
+                    }
+                )
                 ops.append({"op": "detach", "payment_method": "@" + p.ref})
         if acct.customer == "deleted":
             ops.append({"op": "delete_customer", "customer": "@" + acct.cref})
@@ -496,8 +620,7 @@ def _run_bulk(api_base: str, groups: list[list[dict[str, Any]]]) -> dict[str, st
 def _run_sdk(api_base: str, api_key: str, groups: list[list[dict[str, Any]]]) -> dict[str, str]:
     import stripe
 
-    client = stripe.StripeClient(api_key, base_addresses={"api": api_base},
-                                 max_network_retries=2)
+    client = stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=2)
     refs: dict[str, str] = {}
 
     def r(value: Any) -> Any:
@@ -518,15 +641,17 @@ def _run_sdk(api_base: str, api_key: str, groups: list[list[dict[str, Any]]]) ->
             elif kind == "customer":
                 obj = v1.customers.create(params=r(op["params"]))
             elif kind == "attach":
-                obj = v1.payment_methods.attach(r(op["payment_method"]),
-                                                params={"customer": r(op["customer"])})
+                obj = v1.payment_methods.attach(
+                    r(op["payment_method"]), params={"customer": r(op["customer"])}
+                )
             elif kind == "detach":
                 obj = v1.payment_methods.detach(r(op["payment_method"]))
             elif kind == "token":
                 obj = v1.tokens.create(params={"card": op["card"]})
             elif kind == "source":
-                obj = v1.customers.payment_sources.create(r(op["customer"]),
-                                                          params={"source": r(op["source"])})
+                obj = v1.customers.payment_sources.create(
+                    r(op["customer"]), params={"source": r(op["source"])}
+                )
             elif kind == "delete_customer":
                 obj = v1.customers.delete(r(op["customer"]))
             else:
@@ -566,8 +691,9 @@ def _expiry_state(pm: PlannedPM, today: dt.date) -> str | None:
     return None
 
 
-def evaluate(accounts: list[PlannedAccount], truth: StripeTruth, today: dt.date
-             ) -> dict[str, list[tuple[PlannedAccount, PlannedPM | None]]]:
+def evaluate(
+    accounts: list[PlannedAccount], truth: StripeTruth, today: dt.date
+) -> dict[str, list[tuple[PlannedAccount, PlannedPM | None]]]:
     """code -> the (Account, PM) pairs that have that defect (PM None for Account codes).
 
     Transactions, invoices and settings are counted separately (they are not per Account).
@@ -684,7 +810,7 @@ def _pm_info(p: PlannedPM, sf_id: str, gateway_id: str | None) -> dict[str, Any]
 def _create_many(org: OrgLike, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
     ids: list[str] = []
     for start in range(0, len(rows), SF_CHUNK):
-        ids.extend(org.create_many(sobject, rows[start:start + SF_CHUNK]))
+        ids.extend(org.create_many(sobject, rows[start : start + SF_CHUNK]))
     if len(ids) != len(rows):
         raise RuntimeError(f"{sobject}: created {len(ids)} of {len(rows)} records")
     return ids
@@ -765,36 +891,72 @@ def seed(
                 elif p.attach == "detached":
                     truth.attached_to[p.token] = None
                 else:
-                    truth.attached_to[p.token] = refs[by_key[acct.shares_with].cref] \
-                        if acct.shares_with else acct.real_customer
+                    truth.attached_to[p.token] = (
+                        refs[by_key[acct.shares_with].cref]
+                        if acct.shares_with
+                        else acct.real_customer
+                    )
 
     # Salesforce ----------------------------------------------------------------------------
     note("salesforce: gateways and settings")
     gateway_rows = [
-        {"Name": "Stripe", "blng__Active__c": True, "blng__Default__c": True,
-         "blng__GatewayType__c": "Stripe"},
-        {"Name": "Stripe EU (retired)", "blng__Active__c": False, "blng__Default__c": False,
-         "blng__GatewayType__c": "Stripe"},
-        {"Name": "Authorize.net", "blng__Active__c": True, "blng__Default__c": False,
-         "blng__GatewayType__c": "Authorize.net"},
+        {
+            "Name": "Stripe",
+            "blng__Active__c": True,
+            "blng__Default__c": True,
+            "blng__GatewayType__c": "Stripe",
+        },
+        {
+            "Name": "Stripe EU (retired)",
+            "blng__Active__c": False,
+            "blng__Default__c": False,
+            "blng__GatewayType__c": "Stripe",
+        },
+        {
+            "Name": "Authorize.net",
+            "blng__Active__c": True,
+            "blng__Default__c": False,
+            "blng__GatewayType__c": "Authorize.net",
+        },
     ]
     gateway_ids = _create_many(org, "blng__PaymentGateway__c", gateway_rows)
     stripe_gateway = gateway_ids[0]
     config_rows = [
-        {"Name": "PAYMENT_CREATION_BATCH_SIZE", "blng__Category__c": "Payment",
-         "blng__Description__c": "Payment creation batch size", "blng__FieldType__c": "Number",
-         "blng__NumberValue__c": BATCH_SIZE_VALUE},
-        {"Name": "INVOICE_BATCH_SIZE", "blng__Category__c": "Invoice",
-         "blng__Description__c": "Invoice batch size", "blng__FieldType__c": "Number",
-         "blng__NumberValue__c": 200},
-        {"Name": "PAYMENT_RUN_NOTIFICATIONS", "blng__Category__c": "Payment",
-         "blng__Description__c": "Send payment run notifications",
-         "blng__FieldType__c": "Boolean", "blng__StringValue__c": "true"},
-        {"Name": "CARD_MAPPING", "blng__Category__c": "Payment",
-         "blng__Description__c": "Card mapping: the field that holds the gateway token",
-         "blng__FieldType__c": "String", "blng__StringValue__c": "blng__PaymentGatewayToken__c"},
-        {"Name": "TAX_ENGINE", "blng__Category__c": "Tax", "blng__Description__c": "Tax engine",
-         "blng__FieldType__c": "String", "blng__StringValue__c": "Standard"},
+        {
+            "Name": "PAYMENT_CREATION_BATCH_SIZE",
+            "blng__Category__c": "Payment",
+            "blng__Description__c": "Payment creation batch size",
+            "blng__FieldType__c": "Number",
+            "blng__NumberValue__c": BATCH_SIZE_VALUE,
+        },
+        {
+            "Name": "INVOICE_BATCH_SIZE",
+            "blng__Category__c": "Invoice",
+            "blng__Description__c": "Invoice batch size",
+            "blng__FieldType__c": "Number",
+            "blng__NumberValue__c": 200,
+        },
+        {
+            "Name": "PAYMENT_RUN_NOTIFICATIONS",
+            "blng__Category__c": "Payment",
+            "blng__Description__c": "Send payment run notifications",
+            "blng__FieldType__c": "Boolean",
+            "blng__StringValue__c": "true",
+        },
+        {
+            "Name": "CARD_MAPPING",
+            "blng__Category__c": "Payment",
+            "blng__Description__c": "Card mapping: the field that holds the gateway token",
+            "blng__FieldType__c": "String",
+            "blng__StringValue__c": "blng__PaymentGatewayToken__c",
+        },
+        {
+            "Name": "TAX_ENGINE",
+            "blng__Category__c": "Tax",
+            "blng__Description__c": "Tax engine",
+            "blng__FieldType__c": "String",
+            "blng__StringValue__c": "Standard",
+        },
     ]
     config_ids = _create_many(org, "blng__BillingConfig__c", config_rows)
 
@@ -826,12 +988,14 @@ def seed(
             if p.token:
                 row["blng__PaymentGatewayToken__c"] = p.token
             if p.exp:
-                row.update({
-                    "blng__CardType__c": "Visa",
-                    "blng__CardLastFour__c": p.number[-4:],
-                    "blng__CardExpirationMonth__c": f"{p.exp[1]:02d}",
-                    "blng__CardExpirationYear__c": str(p.exp[0]),
-                })
+                row.update(
+                    {
+                        "blng__CardType__c": "Visa",
+                        "blng__CardLastFour__c": p.number[-4:],
+                        "blng__CardExpirationMonth__c": f"{p.exp[1]:02d}",
+                        "blng__CardExpirationYear__c": str(p.exp[0]),
+                    }
+                )
             else:
                 row["blng__BankAccountName__c"] = acct.name
             pm_rows.append(row)
@@ -851,13 +1015,14 @@ def seed(
                 "blng__Amount__c": 100 + (acct.index * 37 + n * 11) % 900 + 0.5,
                 "blng__GatewayStatus__c": status,
                 "blng__Type__c": "Charge",
-                "blng__ResponseMessage__c": "Approved" if ok else (
-                    "Your card was declined." if status == "Decline" else "Insufficient funds"
-                ),
+                "blng__ResponseMessage__c": "Approved"
+                if ok
+                else ("Your card was declined." if status == "Decline" else "Insufficient funds"),
             }
             if backdate:
-                when = dt.datetime.combine(today - dt.timedelta(days=days_ago),
-                                           dt.time(12, 0), tzinfo=dt.UTC)
+                when = dt.datetime.combine(
+                    today - dt.timedelta(days=days_ago), dt.time(12, 0), tzinfo=dt.UTC
+                )
                 row["CreatedDate"] = row["blng__GatewayDate__c"] = when.isoformat()
             tx_rows.append(row)
             tx_owner.append((acct, status, days_ago))
@@ -889,27 +1054,37 @@ def seed(
         for acct, p in pairs[:EXAMPLES_PER_CODE]:
             example = {"account_id": sf_account[acct.key], "account_name": acct.name}
             if p is None:
-                example = {"id": sf_account[acct.key], "name": acct.name,
-                           "stripe_customer_id": acct.stripe_id}
+                example = {
+                    "id": sf_account[acct.key],
+                    "name": acct.name,
+                    "stripe_customer_id": acct.stripe_id,
+                }
             else:
                 example = {"id": sf_pm[p.key], **example, "token": p.token}
             examples[code].append(example)
     expected["batch_size"] = BATCH_SIZE_VALUE
     examples["batch_size"] = [{"id": config_ids[0], "name": config_rows[0]["Name"]}]
     expected["stripe_gateway"] = sum(
-        1 for row in gateway_rows
+        1
+        for row in gateway_rows
         if row["blng__Active__c"] and row["blng__GatewayType__c"] in STRIPE_GATEWAY_TYPES
     )
     examples["stripe_gateway"] = [{"id": stripe_gateway, "name": "Stripe"}]
-    failed = [(sf, acct) for sf, (acct, status, days_ago) in zip(tx_ids, tx_owner, strict=True)
-              if status != "Success" and days_ago <= RECENT_DAYS]
+    failed = [
+        (sf, acct)
+        for sf, (acct, status, days_ago) in zip(tx_ids, tx_owner, strict=True)
+        if status != "Success" and days_ago <= RECENT_DAYS
+    ]
     expected["failed_transactions"] = len(failed)
     examples["failed_transactions"] = [
         {"id": sf, "account_id": sf_account[a.key], "account_name": a.name}
         for sf, a in failed[:EXAMPLES_PER_CODE]
     ]
-    locked = [(sf, acct) for sf, (acct, kind) in zip(invoice_ids, invoice_owner, strict=True)
-              if kind == "locked"]
+    locked = [
+        (sf, acct)
+        for sf, (acct, kind) in zip(invoice_ids, invoice_owner, strict=True)
+        if kind == "locked"
+    ]
     expected["locked_invoices"] = len(locked)
     examples["locked_invoices"] = [
         {"id": sf, "account_id": sf_account[a.key], "account_name": a.name}
@@ -949,13 +1124,26 @@ def seed(
         accounts=named,
         gateways={
             "stripe": {"id": gateway_ids[0], "name": "Stripe", "active": True, "default": True},
-            "inactive": {"id": gateway_ids[1], "name": "Stripe EU (retired)", "active": False,
-                         "default": False},
-            "not_stripe": {"id": gateway_ids[2], "name": "Authorize.net", "active": True,
-                           "default": False},
+            "inactive": {
+                "id": gateway_ids[1],
+                "name": "Stripe EU (retired)",
+                "active": False,
+                "default": False,
+            },
+            "not_stripe": {
+                "id": gateway_ids[2],
+                "name": "Authorize.net",
+                "active": True,
+                "default": False,
+            },
         },
-        settings={"batch_size": {"id": config_ids[0], "name": config_rows[0]["Name"],
-                                 "value": BATCH_SIZE_VALUE}},
+        settings={
+            "batch_size": {
+                "id": config_ids[0],
+                "name": config_rows[0]["Name"],
+                "value": BATCH_SIZE_VALUE,
+            }
+        },
         totals={
             "Account": len(account_ids),
             "blng__PaymentMethod__c": len(pm_rows),
@@ -981,13 +1169,18 @@ def seed(
 def format_counts(report: SeedReport) -> str:
     """The expected counts as aligned text lines (for ``python -m sandbox``)."""
     width = max(map(len, CODES))
-    lines = [f"seed: {report.accounts_requested} accounts, today={report.today.isoformat()}, "
-             f"stripe via {report.stripe_mode}, {report.timings['total_s']:.2f}s"]
+    lines = [
+        f"seed: {report.accounts_requested} accounts, today={report.today.isoformat()}, "
+        f"stripe via {report.stripe_mode}, {report.timings['total_s']:.2f}s"
+    ]
     for code in CODES:
         value = report.expected[code]
         seen = report.expected_on_localstripe[code]
-        extra = f"  (retrieve alone shows {seen}: localstripe answers 404 when deleted)" \
-            if seen != value else ""
+        extra = (
+            f"  (retrieve alone shows {seen}: localstripe answers 404 when deleted)"
+            if seen != value
+            else ""
+        )
         lines.append(f"  {code:<{width}}  {value}{extra}")
     return "\n".join(lines)
 
@@ -1004,10 +1197,24 @@ def _timing_main(argv: Iterable[str] | None = None) -> int:
     for n in args.time:
         with start_stripe() as stripe_server:
             org = Org(stripe_customer_field="Stripe_Customer_Id__c", set_audit_fields=True)
-            report = seed(org, stripe_server.api_base, stripe_server.api_key, accounts=n,
-                          stripe_mode=args.stripe_mode)
-            print(json.dumps({"accounts": n, "mode": report.stripe_mode, **report.timings,
-                              "totals": report.totals}), flush=True)
+            report = seed(
+                org,
+                stripe_server.api_base,
+                stripe_server.api_key,
+                accounts=n,
+                stripe_mode=args.stripe_mode,
+            )
+            print(
+                json.dumps(
+                    {
+                        "accounts": n,
+                        "mode": report.stripe_mode,
+                        **report.timings,
+                        "totals": report.totals,
+                    }
+                ),
+                flush=True,
+            )
             close = getattr(org, "close", None)
             if callable(close):
                 close()

@@ -280,7 +280,10 @@ def post_seed_ops(
     """POST one batch to ``/_sandbox/seed``. Batches must stay under 1 MiB of JSON, the default
     request size limit of localstripe's aiohttp app."""
     result = _control(
-        api_base, "POST", "/_sandbox/seed", {"ops": ops, "bindings": dict(bindings or {})},
+        api_base,
+        "POST",
+        "/_sandbox/seed",
+        {"ops": ops, "bindings": dict(bindings or {})},
         timeout=300.0,
     )
     return dict(result["refs"])
@@ -318,7 +321,13 @@ def start_stripe(
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONUNBUFFERED"] = "1"
     command = [
-        sys.executable, "-m", "sandbox.stripe", "--port", str(port), "--api-key", api_key,
+        sys.executable,
+        "-m",
+        "sandbox.stripe",
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
         "--exit-on-stdin-eof",
     ]
     if knobs:
@@ -365,9 +374,7 @@ def start_stripe(
     if "STRIPE_API_BASE" not in values:
         server = StripeServer(process, port, api_key, stderr_tail)
         server.stop(timeout=2.0)
-        raise StripeServerError(
-            "localstripe did not start: " + " | ".join(list(stderr_tail)[-10:])
-        )
+        raise StripeServerError("localstripe did not start: " + " | ".join(list(stderr_tail)[-10:]))
     actual_port = int(values["STRIPE_API_BASE"].rsplit(":", 1)[1])
     server = StripeServer(process, actual_port, values["STRIPE_API_KEY"], stderr_tail)
     while True:  # the socket listens before the lines are printed; this is belt and braces
@@ -530,20 +537,26 @@ def _build_app(state: _State) -> Any:
         if draw < knobs["rate_limit_rate"]:
             state.rate_limited += 1
             state.by_status["429"] += 1
-            return _stripe_error(429, {
-                "type": "invalid_request_error",
-                "code": "rate_limit",
-                "message": "Request rate limit exceeded. Learn more about rate limits here "
-                "https://stripe.com/docs/rate-limits.",
-                "doc_url": "https://stripe.com/docs/error-codes/rate-limit",
-            })
+            return _stripe_error(
+                429,
+                {
+                    "type": "invalid_request_error",
+                    "code": "rate_limit",
+                    "message": "Request rate limit exceeded. Learn more about rate limits here "
+                    "https://stripe.com/docs/rate-limits.",
+                    "doc_url": "https://stripe.com/docs/error-codes/rate-limit",
+                },
+            )
         if draw < knobs["rate_limit_rate"] + knobs["error_rate"]:
             state.errors_injected += 1
             state.by_status["500"] += 1
-            return _stripe_error(500, {
-                "type": "api_error",
-                "message": "Something went wrong on Stripe's end. (sandbox fault)",
-            })
+            return _stripe_error(
+                500,
+                {
+                    "type": "api_error",
+                    "message": "Something went wrong on Stripe's end. (sandbox fault)",
+                },
+            )
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -697,7 +710,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="the key printed for clients")
     parser.add_argument("--knobs", default=None, help='initial knobs as JSON, e.g. {"latency":0.1}')
     parser.add_argument(
-        "--exit-on-stdin-eof", action="store_true",
+        "--exit-on-stdin-eof",
+        action="store_true",
         help="stop when stdin closes (used by start_stripe so the child dies with its parent)",
     )
     args = parser.parse_args(argv)

@@ -782,21 +782,27 @@ def test_bulk2_job_lifecycle_over_raw_http(sf_server: SalesforceServer, sf_org: 
         ("POST", "/services/data/v59.0/composite/sobjects", b'{"records": 5}'),
         ("PATCH", "/services/data/v59.0/composite/sobjects", b'{"records": [{"id": 5}]}'),
         ("POST", "/services/data/v59.0/composite", b'{"compositeRequest": [{"url": 3}]}'),
-        ("POST", "/services/data/v59.0/composite", b'{"compositeRequest": [{"method": "GET",'
-                                                   b' "url": "/services/data/v59.0/x/@{a.b}"}]}'),
+        (
+            "POST",
+            "/services/data/v59.0/composite",
+            b'{"compositeRequest": [{"method": "GET", "url": "/services/data/v59.0/x/@{a.b}"}]}',
+        ),
         ("POST", "/services/data/v59.0/jobs/ingest", b"[]"),
         ("PATCH", "/services/data/v59.0/jobs/ingest/750000000000000AAA", b'{"state": 1}'),
         ("PATCH", "/services/data/v59.0/sobjects/Account/001000000000000AAA", b"\xff\xfe"),
         ("GET", "/services/data/v59.0/query/%C2%B9-2", b""),
-        ("GET", "/services/data/v59.0/query?q=SELECT%20Id%20FROM%20Account%20WHERE%20Name"
-                "%20%3D%20%27%00%27", b""),
+        (
+            "GET",
+            "/services/data/v59.0/query?q=SELECT%20Id%20FROM%20Account%20WHERE%20Name"
+            "%20%3D%20%27%00%27",
+            b"",
+        ),
         ("GET", "/services/data/v59.0/sobjects/Account/describe/extra/segments", b""),
     ],
 )
-def test_odd_requests_get_salesforce_errors_not_crashes(sf_server: SalesforceServer,
-                                                        method: str, path: str,
-                                                        body: bytes) -> None:
-    response = raw(sf_server, method, path, data=body,
-                   headers={"Content-Type": "application/json"})
+def test_odd_requests_get_salesforce_errors_not_crashes(
+    sf_server: SalesforceServer, method: str, path: str, body: bytes
+) -> None:
+    response = raw(sf_server, method, path, data=body, headers={"Content-Type": "application/json"})
     assert 200 <= response.status_code < 500, response.text
     assert "UNKNOWN_EXCEPTION" not in response.text

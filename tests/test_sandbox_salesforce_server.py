@@ -47,13 +47,15 @@ def _other_rsa_key() -> bytes:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def token_request(server: SalesforceServer, form: dict[str, str], **kwargs: Any) -> Any:
-    return sf_session(server).post(f"{server.instance_url}/services/oauth2/token", data=form,
-                                   **kwargs)
+    return sf_session(server).post(
+        f"{server.instance_url}/services/oauth2/token", data=form, **kwargs
+    )
 
 
 # TLS and binding ------------------------------------------------------------------------------
@@ -62,9 +64,11 @@ def token_request(server: SalesforceServer, form: dict[str, str], **kwargs: Any)
 def test_serves_https_on_loopback_with_its_own_ca(sf_server: SalesforceServer) -> None:
     assert sf_server.instance_url.startswith("https://127.0.0.1:")
     assert sf_server._server.server_address[0] == "127.0.0.1"
-    assert sf_server.settings() == {"SF_INSTANCE_URL": sf_server.instance_url,
-                                    "SF_ACCESS_TOKEN": sf_server.access_token,
-                                    "SF_CA_BUNDLE": sf_server.ca_bundle}
+    assert sf_server.settings() == {
+        "SF_INSTANCE_URL": sf_server.instance_url,
+        "SF_ACCESS_TOKEN": sf_server.access_token,
+        "SF_CA_BUNDLE": sf_server.ca_bundle,
+    }
     assert sf_server.ca_bundle and Path(sf_server.ca_bundle).is_file()
     untrusting = requests.Session()
     untrusting.trust_env = False
@@ -86,9 +90,11 @@ def test_plain_http_mode(sf_start: Any) -> None:
     server = sf_start(tls=False)
     assert server.instance_url.startswith("http://127.0.0.1:")
     assert "SF_CA_BUNDLE" not in server.settings()
-    response = requests.get(server.instance_url + "/services/data/v59.0/limits",
-                            headers={"Authorization": f"Bearer {server.access_token}"},
-                            timeout=5)
+    response = requests.get(
+        server.instance_url + "/services/data/v59.0/limits",
+        headers={"Authorization": f"Bearer {server.access_token}"},
+        timeout=5,
+    )
     assert response.status_code == 200
 
 
@@ -96,17 +102,27 @@ def test_plain_http_mode(sf_start: Any) -> None:
 
 
 def test_password_grant_issues_a_working_token(sf_server: SalesforceServer) -> None:
-    response = token_request(sf_server, {
-        "grant_type": "password", "client_id": DEFAULT_CLIENT_ID,
-        "client_secret": DEFAULT_CLIENT_SECRET, "username": DEFAULT_USERNAME,
-        "password": DEFAULT_PASSWORD + DEFAULT_SECURITY_TOKEN})
+    response = token_request(
+        sf_server,
+        {
+            "grant_type": "password",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "username": DEFAULT_USERNAME,
+            "password": DEFAULT_PASSWORD + DEFAULT_SECURITY_TOKEN,
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer" and body["instance_url"] == sf_server.instance_url
     assert body["access_token"] != sf_server.access_token
-    expected = base64.b64encode(hmac.new(DEFAULT_CLIENT_SECRET.encode(),
-                                         (body["id"] + body["issued_at"]).encode(),
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(
+            DEFAULT_CLIENT_SECRET.encode(),
+            (body["id"] + body["issued_at"]).encode(),
+            hashlib.sha256,
+        ).digest()
+    ).decode()
     assert body["signature"] == expected
     sf = sf_connect(sf_server, token=body["access_token"])
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 0
@@ -119,39 +135,67 @@ def test_password_grant_issues_a_working_token(sf_server: SalesforceServer) -> N
         ({"username": "nobody@example.com"}, "invalid_grant", "authentication failure"),
         ({"client_id": "wrong"}, "invalid_client_id", "client identifier invalid"),
         ({"client_secret": "wrong"}, "invalid_client", "invalid client credentials"),
-        ({"grant_type": "authorization_code"}, "unsupported_grant_type",
-         "grant type not supported"),
+        (
+            {"grant_type": "authorization_code"},
+            "unsupported_grant_type",
+            "grant type not supported",
+        ),
     ],
 )
-def test_password_grant_failures(sf_server: SalesforceServer, changes: dict[str, str],
-                                 error: str, description: str) -> None:
-    form = {"grant_type": "password", "client_id": DEFAULT_CLIENT_ID,
-            "client_secret": DEFAULT_CLIENT_SECRET, "username": DEFAULT_USERNAME,
-            "password": DEFAULT_PASSWORD + DEFAULT_SECURITY_TOKEN, **changes}
+def test_password_grant_failures(
+    sf_server: SalesforceServer, changes: dict[str, str], error: str, description: str
+) -> None:
+    form = {
+        "grant_type": "password",
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": DEFAULT_CLIENT_SECRET,
+        "username": DEFAULT_USERNAME,
+        "password": DEFAULT_PASSWORD + DEFAULT_SECURITY_TOKEN,
+        **changes,
+    }
     response = token_request(sf_server, form)
     assert response.status_code == 400
     assert response.json() == {"error": error, "error_description": description}
 
 
 def test_client_credentials_in_body_or_basic_header(sf_server: SalesforceServer) -> None:
-    body = token_request(sf_server, {"grant_type": "client_credentials",
-                                     "client_id": DEFAULT_CLIENT_ID,
-                                     "client_secret": DEFAULT_CLIENT_SECRET})
+    body = token_request(
+        sf_server,
+        {
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+        },
+    )
     assert body.status_code == 200
-    basic = token_request(sf_server, {"grant_type": "client_credentials"},
-                          auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
+    basic = token_request(
+        sf_server,
+        {"grant_type": "client_credentials"},
+        auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+    )
     assert basic.status_code == 200
-    wrong = token_request(sf_server, {"grant_type": "client_credentials"},
-                          auth=(DEFAULT_CLIENT_ID, "nope"))
+    wrong = token_request(
+        sf_server, {"grant_type": "client_credentials"}, auth=(DEFAULT_CLIENT_ID, "nope")
+    )
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_client"
 
 
 def test_custom_users_and_connected_app(sf_start: Any) -> None:
-    server = sf_start(users={"ops@acme.example": {"password": "pw", "security_token": "TOK"}},
-                      client_id="cid", client_secret="csecret")
-    good = token_request(server, {"grant_type": "password", "client_id": "cid",
-                                  "client_secret": "csecret", "username": "ops@acme.example",
-                                  "password": "pwTOK"})
+    server = sf_start(
+        users={"ops@acme.example": {"password": "pw", "security_token": "TOK"}},
+        client_id="cid",
+        client_secret="csecret",
+    )
+    good = token_request(
+        server,
+        {
+            "grant_type": "password",
+            "client_id": "cid",
+            "client_secret": "csecret",
+            "username": "ops@acme.example",
+            "password": "pwTOK",
+        },
+    )
     assert good.status_code == 200
     user_id = good.json()["id"].rsplit("/", 1)[1]
     assert user_id.startswith("005")
@@ -171,11 +215,18 @@ def jwt_server() -> Iterator[SalesforceServer]:
 
 def test_jwt_grant_with_the_generated_key(jwt_server: SalesforceServer) -> None:
     sf_server = jwt_server
-    for audience in ("https://login.salesforce.com", "https://test.salesforce.com",
-                     sf_server.instance_url):
-        response = token_request(sf_server, {
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            "assertion": sf_server.make_jwt(audience=audience)})
+    for audience in (
+        "https://login.salesforce.com",
+        "https://test.salesforce.com",
+        sf_server.instance_url,
+    ):
+        response = token_request(
+            sf_server,
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": sf_server.make_jwt(audience=audience),
+            },
+        )
         assert response.status_code == 200, response.text
     token = response.json()["access_token"]
     assert sf_connect(sf_server, token=token).query("SELECT COUNT() FROM Account")
@@ -184,11 +235,17 @@ def test_jwt_grant_with_the_generated_key(jwt_server: SalesforceServer) -> None:
 def test_jwt_grant_accepts_simple_salesforce_style_claims(jwt_server: SalesforceServer) -> None:
     sf_server = jwt_server
     # simple-salesforce sends `exp` as a string of digits; Salesforce accepts it.
-    claims = {"iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_USERNAME,
-              "aud": "https://login.salesforce.com", "exp": f"{time.time() + 180:.0f}"}
+    claims = {
+        "iss": DEFAULT_CLIENT_ID,
+        "sub": DEFAULT_USERNAME,
+        "aud": "https://login.salesforce.com",
+        "exp": f"{time.time() + 180:.0f}",
+    }
     assertion = jwt.encode(claims, sf_server.jwt_private_key_pem, algorithm="RS256")
-    response = token_request(sf_server, {
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+    response = token_request(
+        sf_server,
+        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+    )
     assert response.status_code == 200
 
 
@@ -203,21 +260,28 @@ def test_jwt_grant_accepts_simple_salesforce_style_claims(jwt_server: Salesforce
         ({"assertion": "not.a.jwt"}, "invalid_grant", "invalid assertion"),
     ],
 )
-def test_jwt_grant_failures(jwt_server: SalesforceServer, claims: dict[str, Any], error: str,
-                            description: str) -> None:
+def test_jwt_grant_failures(
+    jwt_server: SalesforceServer, claims: dict[str, Any], error: str, description: str
+) -> None:
     sf_server = jwt_server
     key = sf_server.jwt_private_key_pem
     if claims.pop("key", None):
         key = _other_rsa_key()  # a well-formed RS256 signature from a key it does not know
-    payload = {"iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_USERNAME,
-               "aud": "https://login.salesforce.com", "exp": int(time.time()) + 180}
+    payload = {
+        "iss": DEFAULT_CLIENT_ID,
+        "sub": DEFAULT_USERNAME,
+        "aud": "https://login.salesforce.com",
+        "exp": int(time.time()) + 180,
+    }
     assertion = claims.pop("assertion", None)
     if claims.get("exp") is not None:
         claims["exp"] = int(time.time()) + claims["exp"]
     payload.update(claims)
     assertion = assertion or jwt.encode(payload, key, algorithm="RS256")
-    response = token_request(sf_server, {
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+    response = token_request(
+        sf_server,
+        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+    )
     assert response.status_code == 400
     assert response.json() == {"error": error, "error_description": description}
 
@@ -230,17 +294,33 @@ def test_jwt_grant_verifies_against_a_configured_certificate(sf_start: Any) -> N
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "bot")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-            .not_valid_after(now.replace(year=now.year + 1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now.replace(year=now.year + 1))
+        .sign(key, hashes.SHA256())
+    )
     server = sf_start(jwt_public_key_pem=cert.public_bytes(serialization.Encoding.PEM))
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    claims = {"iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_USERNAME,
-              "aud": server.instance_url, "exp": int(time.time()) + 180}
-    response = token_request(server, {
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        "assertion": jwt.encode(claims, private, algorithm="RS256")})
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    claims = {
+        "iss": DEFAULT_CLIENT_ID,
+        "sub": DEFAULT_USERNAME,
+        "aud": server.instance_url,
+        "exp": int(time.time()) + 180,
+    }
+    response = token_request(
+        server,
+        {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": jwt.encode(claims, private, algorithm="RS256"),
+        },
+    )
     assert response.status_code == 200
     with pytest.raises(RuntimeError):
         server.jwt_private_key_pem  # noqa: B018 - the server never saw this private key
@@ -258,13 +338,26 @@ def test_expire_sessions_until_a_new_login(sf_server: SalesforceServer) -> None:
         sf.query("SELECT COUNT() FROM Account")
     assert info.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
     assert sf_server.api_calls == calls  # refused calls are not counted
-    fresh = token_request(sf_server, {"grant_type": "client_credentials",
-                                      "client_id": DEFAULT_CLIENT_ID,
-                                      "client_secret": DEFAULT_CLIENT_SECRET}).json()
-    assert sf_connect(sf_server, token=fresh["access_token"]).query(
-        "SELECT COUNT() FROM Account")["totalSize"] == 0
-    assert sf_connect(sf_server, token=sf_server.issue_token()).query(
-        "SELECT COUNT() FROM Account")["done"] is True
+    fresh = token_request(
+        sf_server,
+        {
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+        },
+    ).json()
+    assert (
+        sf_connect(sf_server, token=fresh["access_token"]).query("SELECT COUNT() FROM Account")[
+            "totalSize"
+        ]
+        == 0
+    )
+    assert (
+        sf_connect(sf_server, token=sf_server.issue_token()).query("SELECT COUNT() FROM Account")[
+            "done"
+        ]
+        is True
+    )
 
 
 # Counters ---------------------------------------------------------------------------------------
@@ -325,9 +418,11 @@ def test_timeout_rate_hangs_past_the_client_timeout(sf_server: SalesforceServer)
     sf_server.knobs.update({"timeout_rate": 1, "timeout_seconds": 5})
     session = sf_session(sf_server)
     with pytest.raises(requests.exceptions.ReadTimeout):
-        session.get(f"{sf_server.instance_url}/services/data/v59.0/limits",
-                    headers={"Authorization": f"Bearer {sf_server.access_token}"},
-                    timeout=0.5)
+        session.get(
+            f"{sf_server.instance_url}/services/data/v59.0/limits",
+            headers={"Authorization": f"Bearer {sf_server.access_token}"},
+            timeout=0.5,
+        )
     # stop() releases the hung request instead of waiting the full five seconds.
 
 
@@ -343,8 +438,11 @@ def test_commit_then_lose_the_response(sf_server: SalesforceServer, sf_org: Org)
     sf_server.knobs.lose_response_rate = 1.0
     sf.query("SELECT Id FROM Account")  # reads are never lost
     with pytest.raises(requests.exceptions.ConnectionError):
-        sf.restful("composite/sobjects", method="POST", json={
-            "allOrNone": True, "records": [{"attributes": {"type": "Account"}, "Name": "C"}]})
+        sf.restful(
+            "composite/sobjects",
+            method="POST",
+            json={"allOrNone": True, "records": [{"attributes": {"type": "Account"}, "Name": "C"}]},
+        )
     assert sf_org.count("Account") == 3
 
 
@@ -372,8 +470,9 @@ def test_knobs_and_stats_over_http(sf_server: SalesforceServer) -> None:
     url = sf_server.instance_url + "/_sandbox/"
     auth = {"Authorization": f"Bearer {sf_server.access_token}"}
     assert session.get(url + "stats").status_code == 401
-    knobs = session.post(url + "knobs", json={"fault_rate": 0.25, "latency": 0.01, "seed": 3},
-                         headers=auth)
+    knobs = session.post(
+        url + "knobs", json={"fault_rate": 0.25, "latency": 0.01, "seed": 3}, headers=auth
+    )
     assert knobs.status_code == 200
     assert knobs.json()["fault_rate"] == 0.25 and sf_server.knobs.latency == 0.01
     assert session.post(url + "knobs", json={"fault_rate": 2}, headers=auth).status_code == 400
@@ -399,9 +498,22 @@ def test_latency_knob_is_applied_per_call(sf_start: Any) -> None:
 def test_runs_alone_prints_settings_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.salesforce", "--port", "0", "--page-size", "2",
-         "--stripe-field", "stripeGC__Customer_Id__c"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sandbox.salesforce",
+            "--port",
+            "0",
+            "--page-size",
+            "2",
+            "--stripe-field",
+            "stripeGC__Customer_Id__c",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = [process.stdout.readline().strip() for _ in range(3)]  # type: ignore[union-attr]
@@ -413,12 +525,16 @@ def test_runs_alone_prints_settings_and_stops_cleanly_on_sigterm(tmp_path: Path)
         headers = {"Authorization": f"Bearer {settings['SF_ACCESS_TOKEN']}"}
         base = settings["SF_INSTANCE_URL"] + "/services/data/v59.0"
         for name in ("A", "B", "C"):
-            created = session.post(f"{base}/sobjects/Account/", headers=headers,
-                                   json={"Name": name, "stripeGC__Customer_Id__c": "cus_1"},
-                                   timeout=10)
+            created = session.post(
+                f"{base}/sobjects/Account/",
+                headers=headers,
+                json={"Name": name, "stripeGC__Customer_Id__c": "cus_1"},
+                timeout=10,
+            )
             assert created.status_code == 201
-        page = session.get(f"{base}/query", params={"q": "SELECT Name FROM Account"},
-                           headers=headers, timeout=10).json()
+        page = session.get(
+            f"{base}/query", params={"q": "SELECT Name FROM Account"}, headers=headers, timeout=10
+        ).json()
         assert page["totalSize"] == 3 and len(page["records"]) == 2
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
@@ -432,7 +548,9 @@ def test_runs_alone_prints_settings_and_stops_cleanly_on_sigterm(tmp_path: Path)
 def test_error_bodies_are_json_lists(sf_server: SalesforceServer) -> None:
     response = sf_session(sf_server).get(
         sf_server.instance_url + "/services/data/v59.0/query",
-        params={"q": "SELECT"}, headers={"Authorization": f"Bearer {sf_server.access_token}"})
+        params={"q": "SELECT"},
+        headers={"Authorization": f"Bearer {sf_server.access_token}"},
+    )
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("application/json")
     body = json.loads(response.text)

@@ -262,7 +262,10 @@ def test_child_dies_with_its_parent(tmp_path: Path) -> None:
 def test_cli_prints_settings_and_stops_on_sigint() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stripe", "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = [process.stdout.readline().strip() for _ in range(2)]
@@ -291,25 +294,32 @@ def test_cli_refuses_a_port_in_use() -> None:
         port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "sandbox.stripe", "--port", str(port)],
-            cwd=ROOT, capture_output=True, text=True, timeout=30,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     assert result.returncode == 2
     assert "cannot bind" in result.stderr
 
 
 def test_seed_ops_route(stripe_api: StripeServer, stripe_client: stripe.StripeClient) -> None:
-    refs = stripe_api.seed_ops([
-        {"op": "payment_method", "ref": "p", "params": {"type": "card", "card": dict(CARD)}},
-        {
-            "op": "customer", "ref": "c",
-            "params": {
-                "name": "Bulk", "payment_method": "@p",
-                "invoice_settings": {"default_payment_method": "@p"},
+    refs = stripe_api.seed_ops(
+        [
+            {"op": "payment_method", "ref": "p", "params": {"type": "card", "card": dict(CARD)}},
+            {
+                "op": "customer",
+                "ref": "c",
+                "params": {
+                    "name": "Bulk",
+                    "payment_method": "@p",
+                    "invoice_settings": {"default_payment_method": "@p"},
+                },
             },
-        },
-        {"op": "token", "ref": "t", "card": dict(CARD)},
-        {"op": "source", "ref": "legacy", "customer": "@c", "source": "@t"},
-    ])
+            {"op": "token", "ref": "t", "card": dict(CARD)},
+            {"op": "source", "ref": "legacy", "customer": "@c", "source": "@t"},
+        ]
+    )
     customer = stripe_client.v1.customers.retrieve(refs["c"])
     assert customer.invoice_settings.default_payment_method == refs["p"]
     assert stripe_client.v1.payment_methods.retrieve(refs["p"]).customer == refs["c"]

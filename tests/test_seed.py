@@ -42,8 +42,9 @@ def _looked_up(token: str | None) -> bool:
     return bool(token) and token.startswith(("pm_", "card_", "src_", "ba_"))
 
 
-def _stripe_view(client: stripe.StripeClient, customer_ids: set[str], tokens: set[str]
-                 ) -> tuple[dict[str, str], dict[str, str | None | bool]]:
+def _stripe_view(
+    client: stripe.StripeClient, customer_ids: set[str], tokens: set[str]
+) -> tuple[dict[str, str], dict[str, str | None | bool]]:
     """customer id -> found/deleted/missing; token -> its customer (None: detached; False:
     Stripe has no such object). Deleted customers are told apart through customer.deleted
     events, since localstripe answers 404 for them."""
@@ -71,8 +72,9 @@ def _stripe_view(client: stripe.StripeClient, customer_ids: set[str], tokens: se
     return customers, attached
 
 
-def observe(org: Any, client: stripe.StripeClient, today: dt.date, field: str = STRIPE_FIELD
-            ) -> dict[str, set[str]]:
+def observe(
+    org: Any, client: stripe.StripeClient, today: dt.date, field: str = STRIPE_FIELD
+) -> dict[str, set[str]]:
     """code -> Salesforce Ids with that defect, from the data as it is now."""
     accounts = org.query_all(f"SELECT Id, Name, {field} FROM Account")
     pms = org.query_all(f"SELECT {PM_FIELDS} FROM blng__PaymentMethod__c")
@@ -80,12 +82,15 @@ def observe(org: Any, client: stripe.StripeClient, today: dt.date, field: str = 
     for pm in pms:
         by_account[pm["blng__Account__c"]].append(pm)
     stripe_id = {a["Id"]: a[field] for a in accounts}
-    well_formed = {aid: sid for aid, sid in stripe_id.items()
-                   if sid and CUSTOMER_ID.match(sid)}
+    well_formed = {aid: sid for aid, sid in stripe_id.items() if sid and CUSTOMER_ID.match(sid)}
     customers, attached = _stripe_view(
-        client, set(well_formed.values()),
-        {p["blng__PaymentGatewayToken__c"] for p in pms
-         if _looked_up(p["blng__PaymentGatewayToken__c"])},
+        client,
+        set(well_formed.values()),
+        {
+            p["blng__PaymentGatewayToken__c"]
+            for p in pms
+            if _looked_up(p["blng__PaymentGatewayToken__c"])
+        },
     )
     shared = Counter(well_formed.values())
     found: dict[str, set[str]] = defaultdict(set)
@@ -153,8 +158,10 @@ def test_every_record_level_count_matches_the_data(seeded: Seeded) -> None:
 
 def test_overlaps_are_only_the_documented_ones(seeded: Seeded) -> None:
     found = observe(seeded.org, seeded.stripe_client(), seeded.today)
-    pm_account = {pm["Id"]: pm["blng__Account__c"] for pm in seeded.org.query_all(
-        "SELECT Id, blng__Account__c FROM blng__PaymentMethod__c")}
+    pm_account = {
+        pm["Id"]: pm["blng__Account__c"]
+        for pm in seeded.org.query_all("SELECT Id, blng__Account__c FROM blng__PaymentMethod__c")
+    }
     per_account: dict[str, set[str]] = defaultdict(set)
     for code, ids in found.items():
         for record_id in ids:
@@ -169,15 +176,20 @@ def test_overlaps_are_only_the_documented_ones(seeded: Seeded) -> None:
     autopay = found["autopay_inactive"]
     assert len([i for i in found["pm_inactive"] if pm_account[i] in autopay]) == len(autopay)
     missing = found["stripe_customer_missing"]
-    assert len([i for i in found["stripe_pm_other_customer"]
-                if pm_account[i] in missing]) == len(missing)
+    assert len([i for i in found["stripe_pm_other_customer"] if pm_account[i] in missing]) == len(
+        missing
+    )
 
 
 def test_localstripe_view_of_customers(seeded: Seeded) -> None:
     """Retrieve alone cannot tell deleted from missing on localstripe: both 404."""
     client = seeded.stripe_client()
-    ids = {a[STRIPE_FIELD] for a in seeded.org.query_all(
-        f"SELECT {STRIPE_FIELD} FROM Account WHERE {STRIPE_FIELD} != null")}
+    ids = {
+        a[STRIPE_FIELD]
+        for a in seeded.org.query_all(
+            f"SELECT {STRIPE_FIELD} FROM Account WHERE {STRIPE_FIELD} != null"
+        )
+    }
     not_found = set()
     for cid in ids:
         if not CUSTOMER_ID.match(cid):
@@ -214,28 +226,40 @@ def test_settings_gateways_transactions_invoices_by_aggregate_soql(seeded: Seede
     assert _count(org, stripe_active + " AND blng__Default__c = true") == 1
     gateways = report.gateways
     assert {g["name"] for g in gateways.values()} == {
-        "Stripe", "Stripe EU (retired)", "Authorize.net"}
+        "Stripe",
+        "Stripe EU (retired)",
+        "Authorize.net",
+    }
     assert gateways["stripe"]["id"] == org.query_all(stripe_active)[0]["Id"]
 
-    failed = ("SELECT Id FROM blng__PaymentTransaction__c "
-              "WHERE blng__GatewayStatus__c != 'Success'")
+    failed = "SELECT Id FROM blng__PaymentTransaction__c WHERE blng__GatewayStatus__c != 'Success'"
     recent = _count(org, failed + " AND CreatedDate = LAST_N_DAYS:30")
     assert recent == report.expected["failed_transactions"]
     assert _count(org, failed + " AND CreatedDate = LAST_N_DAYS:10") == recent
     assert _count(org, failed + " AND CreatedDate = LAST_N_DAYS:119") == recent
     assert _count(org, failed) > recent  # old failures exist, outside any recent window
-    statuses = Counter(row["blng__GatewayStatus__c"] for row in org.query_all(
-        failed.replace("SELECT Id", "SELECT blng__GatewayStatus__c")
-        + " AND CreatedDate = LAST_N_DAYS:30"))
+    statuses = Counter(
+        row["blng__GatewayStatus__c"]
+        for row in org.query_all(
+            failed.replace("SELECT Id", "SELECT blng__GatewayStatus__c")
+            + " AND CreatedDate = LAST_N_DAYS:30"
+        )
+    )
     assert set(statuses) == {"Failure", "Decline"}  # "not Success" is not "= Failure"
 
-    action = ("SELECT Id FROM blng__Invoice__c "
-              "WHERE blng__CorrectiveAction__c = 'Action Required'")
+    action = "SELECT Id FROM blng__Invoice__c WHERE blng__CorrectiveAction__c = 'Action Required'"
     assert _count(org, action) == report.expected["locked_invoices"]
-    assert _count(org, "SELECT Id FROM blng__Invoice__c WHERE blng__InvoiceLocked__c = true"
-                  ) == report.expected["locked_invoices"]
-    assert _count(org, "SELECT Id FROM blng__Invoice__c "
-                       "WHERE blng__CorrectiveAction__c = 'Review Payment'") > 0
+    assert (
+        _count(org, "SELECT Id FROM blng__Invoice__c WHERE blng__InvoiceLocked__c = true")
+        == report.expected["locked_invoices"]
+    )
+    assert (
+        _count(
+            org,
+            "SELECT Id FROM blng__Invoice__c WHERE blng__CorrectiveAction__c = 'Review Payment'",
+        )
+        > 0
+    )
     duplicates = org.query_all(
         f"SELECT {STRIPE_FIELD} sid, COUNT(Id) n FROM Account WHERE {STRIPE_FIELD} != null "
         f"GROUP BY {STRIPE_FIELD} HAVING COUNT(Id) > 1"
@@ -332,10 +356,18 @@ def test_deterministic_and_the_same_over_sdk_and_bulk(seeded: Seeded) -> None:
 
     first = _snapshot(seeded.org)
     for mode in ("sdk", "bulk"):
-        with start_stripe() as stripe_server, Org(stripe_customer_field=STRIPE_FIELD,
-                                                  set_audit_fields=True) as org:
-            report = seed(org, stripe_server.api_base, stripe_server.api_key,
-                          accounts=SEED_ACCOUNTS, today=seeded.today, stripe_mode=mode)
+        with (
+            start_stripe() as stripe_server,
+            Org(stripe_customer_field=STRIPE_FIELD, set_audit_fields=True) as org,
+        ):
+            report = seed(
+                org,
+                stripe_server.api_base,
+                stripe_server.api_key,
+                accounts=SEED_ACCOUNTS,
+                today=seeded.today,
+                stripe_mode=mode,
+            )
             assert report.stripe_mode == mode
             assert report.expected == seeded.report.expected
             assert report.totals == seeded.report.totals
@@ -347,25 +379,37 @@ def test_bulk_seed_at_scale_counts_are_exact() -> None:
     """300 accounts: every generated role appears several times; the bulk route is used."""
     from sandbox.salesforce import Org
 
-    with start_stripe() as stripe_server, Org(stripe_customer_field="stripeGC__Customer_Id__c"
-                                              ) as org:
+    with (
+        start_stripe() as stripe_server,
+        Org(stripe_customer_field="stripeGC__Customer_Id__c") as org,
+    ):
         today = dt.date(2027, 2, 28)
-        report = seed(org, stripe_server.api_base, stripe_server.api_key, accounts=300,
-                      today=today)
+        report = seed(org, stripe_server.api_base, stripe_server.api_key, accounts=300, today=today)
         assert report.stripe_mode == "bulk"
         assert report.stripe_customer_field == "stripeGC__Customer_Id__c"
-        client = stripe.StripeClient(stripe_server.api_key,
-                                     base_addresses={"api": stripe_server.api_base},
-                                     max_network_retries=0)
+        client = stripe.StripeClient(
+            stripe_server.api_key,
+            base_addresses={"api": stripe_server.api_base},
+            max_network_retries=0,
+        )
         found = observe(org, client, today, field="stripeGC__Customer_Id__c")
         for code in CODES:
-            if code not in ("batch_size", "stripe_gateway", "failed_transactions",
-                            "locked_invoices"):
+            if code not in (
+                "batch_size",
+                "stripe_gateway",
+                "failed_transactions",
+                "locked_invoices",
+            ):
                 assert len(found[code]) == report.expected[code], code
         # no "Set Audit Fields": old failures are left out, so every failure counts
-        assert _count(org, "SELECT Id FROM blng__PaymentTransaction__c WHERE "
-                           "blng__GatewayStatus__c != 'Success'"
-                      ) == report.expected["failed_transactions"]
+        assert (
+            _count(
+                org,
+                "SELECT Id FROM blng__PaymentTransaction__c WHERE "
+                "blng__GatewayStatus__c != 'Success'",
+            )
+            == report.expected["failed_transactions"]
+        )
         assert report.expected["duplicate_stripe_customer_id"] > 2
 
 
@@ -390,9 +434,7 @@ def test_expiry_counts_do_not_drift_with_the_calendar() -> None:
     baseline = None
     day = dt.date(2027, 1, 1)
     while day < dt.date(2029, 1, 1):
-        states = Counter(
-            _expiry_state(pm, day) for acct in plan(120, day) for pm in acct.pms
-        )
+        states = Counter(_expiry_state(pm, day) for acct in plan(120, day) for pm in acct.pms)
         if baseline is None:
             baseline = states
         assert states == baseline, day
@@ -402,7 +444,10 @@ def test_expiry_counts_do_not_drift_with_the_calendar() -> None:
 def test_python_m_sandbox_serves_seeds_and_cleans_up() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--seed", "demo", "--accounts", str(MIN_ACCOUNTS)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         settings: dict[str, str] = {}
@@ -414,14 +459,20 @@ def test_python_m_sandbox_serves_seeds_and_cleans_up() -> None:
                 settings[key] = value
             if line.startswith("READY"):
                 break
-        assert {"SF_INSTANCE_URL", "SF_ACCESS_TOKEN", "STRIPE_API_BASE", "STRIPE_API_KEY"
-                } <= settings.keys(), lines
+        assert {
+            "SF_INSTANCE_URL",
+            "SF_ACCESS_TOKEN",
+            "STRIPE_API_BASE",
+            "STRIPE_API_KEY",
+        } <= settings.keys(), lines
         assert "SF_CA_BUNDLE" in settings
         text = "\n".join(lines)
         assert "stripe_customer_deleted" in text and "Acme Corporation" in text
-        client = stripe.StripeClient(settings["STRIPE_API_KEY"],
-                                     base_addresses={"api": settings["STRIPE_API_BASE"]},
-                                     max_network_retries=0)
+        client = stripe.StripeClient(
+            settings["STRIPE_API_KEY"],
+            base_addresses={"api": settings["STRIPE_API_BASE"]},
+            max_network_retries=0,
+        )
         assert len(client.v1.customers.list(params={"limit": 100}).data) > 0
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
@@ -448,14 +499,18 @@ def test_counts_over_the_wire_with_simple_salesforce(seeded: Seeded) -> None:
     sf = seeded.sf_client()
     report = seeded.report
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == report.totals["Account"]
-    inactive = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c "
-                        "WHERE blng__Active__c = false")["totalSize"]
+    inactive = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c WHERE blng__Active__c = false")[
+        "totalSize"
+    ]
     assert inactive == report.expected["pm_inactive"]
-    no_gateway = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c "
-                          "WHERE blng__PaymentGateway__c = null")["totalSize"]
+    no_gateway = sf.query(
+        "SELECT COUNT() FROM blng__PaymentMethod__c WHERE blng__PaymentGateway__c = null"
+    )["totalSize"]
     assert no_gateway == report.expected["pm_missing_gateway"]
-    tok = sf.query("SELECT COUNT() FROM blng__PaymentMethod__c "
-                   "WHERE blng__PaymentGatewayToken__c LIKE 'tok\\_%'")["totalSize"]
+    tok = sf.query(
+        "SELECT COUNT() FROM blng__PaymentMethod__c "
+        "WHERE blng__PaymentGatewayToken__c LIKE 'tok\\_%'"
+    )["totalSize"]
     assert tok == report.expected["pm_single_use_token"]
     name = "O\\'Brien 100\\% Ltd"  # quote and LIKE wildcard escaped as SOQL requires
     found = sf.query(f"SELECT Id FROM Account WHERE Name LIKE '{name}'")["records"]

@@ -98,7 +98,9 @@ def test_acks_are_fast_even_when_the_work_is_slow(slack_bot: RunningBot) -> None
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(
             pool.map(
-                lambda i: slack_bot.sender.slash("/billing", f"audit {i}", user=slack_bot.requester),
+                lambda i: slack_bot.sender.slash(
+                    "/billing", f"audit {i}", user=slack_bot.requester
+                ),
                 range(10),
             )
         )

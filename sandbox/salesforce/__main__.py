@@ -17,16 +17,22 @@ from . import Org, start_salesforce
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.salesforce",
-                                     description="Salesforce REST API stand-in on 127.0.0.1")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.salesforce", description="Salesforce REST API stand-in on 127.0.0.1"
+    )
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
-    parser.add_argument("--stripe-field", default="Stripe_Customer_Id__c",
-                        help="API name of the Account's Stripe Customer ID field "
-                             "('none' for no such field)")
+    parser.add_argument(
+        "--stripe-field",
+        default="Stripe_Customer_Id__c",
+        help="API name of the Account's Stripe Customer ID field ('none' for no such field)",
+    )
     parser.add_argument("--page-size", type=int, default=2000, help="query page size")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
-    parser.add_argument("--no-tls", action="store_true",
-                        help="plain HTTP (simple-salesforce cannot use it: it forces https)")
+    parser.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="plain HTTP (simple-salesforce cannot use it: it forces https)",
+    )
     parser.add_argument("--db", default=None, help="SQLite file to keep the org in")
     args = parser.parse_args(argv)
 
@@ -39,8 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server = start_salesforce(org, port=args.port, tls=not args.no_tls,
-                              page_size=args.page_size, latency=args.latency)
+    server = start_salesforce(
+        org, port=args.port, tls=not args.no_tls, page_size=args.page_size, latency=args.latency
+    )
     try:
         for key, value in server.settings().items():
             print(f"{key}={value}")

@@ -23,8 +23,14 @@ from .org import Org
 from .schema import BULK_JOB_PREFIX
 from .values import format_datetime, normalize_id
 
-DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
-              "BACKQUOTE": "`"}
+DELIMITERS = {
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
+}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 TERMINAL = ("JobComplete", "Failed", "Aborted")
@@ -113,8 +119,9 @@ class BulkJobs:
         try:
             obj = self.org.sobject(name)
         except SalesforceError:
-            raise _job_error(400, "INVALIDJOB",
-                             f"InvalidJob : Unable to find object: {name}") from None
+            raise _job_error(
+                400, "INVALIDJOB", f"InvalidJob : Unable to find object: {name}"
+            ) from None
         if body.get("contentType", "CSV") != "CSV":
             raise _job_error(400, "INVALIDJOB", "InvalidJob : contentType must be CSV")
         line_ending = body.get("lineEnding", "LF")
@@ -122,21 +129,28 @@ class BulkJobs:
         if line_ending not in LINE_ENDINGS:
             raise _job_error(400, "INVALIDJOB", f"InvalidJob : Invalid lineEnding: {line_ending}")
         if delimiter not in DELIMITERS:
-            raise _job_error(400, "INVALIDJOB",
-                             f"InvalidJob : Invalid columnDelimiter: {delimiter}")
+            raise _job_error(
+                400, "INVALIDJOB", f"InvalidJob : Invalid columnDelimiter: {delimiter}"
+            )
         external = body.get("externalIdFieldName")
         if operation == "upsert":
             f = obj.field(external) if isinstance(external, str) else None
             if f is None or not (f.external_id or f.name == "Id"):
-                raise _job_error(400, "INVALIDJOB",
-                                 f"InvalidJob : External ID was blank or invalid: {external}")
+                raise _job_error(
+                    400, "INVALIDJOB", f"InvalidJob : External ID was blank or invalid: {external}"
+                )
             external = f.name
         now = format_datetime(self.org.clock())
         job = IngestJob(
-            id=self.org.mint_id(BULK_JOB_PREFIX), operation=operation, sobject=obj.name,
+            id=self.org.mint_id(BULK_JOB_PREFIX),
+            operation=operation,
+            sobject=obj.name,
             external_id_field=external if operation == "upsert" else None,
-            line_ending=line_ending, column_delimiter=delimiter,
-            created_by=self.org.default_user_id, created_date=now, api_version=version,
+            line_ending=line_ending,
+            column_delimiter=delimiter,
+            created_by=self.org.default_user_id,
+            created_date=now,
+            api_version=version,
         )
         with self._lock:
             self.jobs[job.id] = job
@@ -146,11 +160,15 @@ class BulkJobs:
         job = self._job(job_id)
         with self._lock:
             if job.state != "Open":
-                raise _job_error(409, "INVALIDJOBSTATE",
-                                 f"Job {job_id} is not open for uploads (state {job.state})")
+                raise _job_error(
+                    409,
+                    "INVALIDJOBSTATE",
+                    f"Job {job_id} is not open for uploads (state {job.state})",
+                )
             if job.data is not None:
                 raise _job_error(
-                    400, "INVALIDJOBSTATE",
+                    400,
+                    "INVALIDJOBSTATE",
                     f"Found multiple contents for job: <{job_id}>, please 'Close' / 'Abort' / "
                     "'Delete' the current Job then create a new Job and make sure the content "
                     "is uploaded only once",
@@ -164,16 +182,18 @@ class BulkJobs:
         with self._lock:
             if state == "UploadComplete":
                 if job.state != "Open":
-                    raise _job_error(400, "INVALIDJOBSTATE",
-                                     f"Cannot close job in state {job.state}")
+                    raise _job_error(
+                        400, "INVALIDJOBSTATE", f"Cannot close job in state {job.state}"
+                    )
                 job.state = "UploadComplete"
                 answer = job.info(full=False)
                 self._process(job)
                 return answer
             if state == "Aborted":
                 if job.state in TERMINAL:
-                    raise _job_error(400, "INVALIDJOBSTATE",
-                                     f"Cannot abort job in state {job.state}")
+                    raise _job_error(
+                        400, "INVALIDJOBSTATE", f"Cannot abort job in state {job.state}"
+                    )
                 job.state = "Aborted"
                 job.modstamp = format_datetime(self.org.clock())
                 if job.data:
@@ -186,23 +206,26 @@ class BulkJobs:
         job = self._job(job_id)
         with self._lock:
             if job.state not in TERMINAL:
-                raise _job_error(400, "INVALIDJOBSTATE",
-                                 f"Cannot delete job in state {job.state}")
+                raise _job_error(400, "INVALIDJOBSTATE", f"Cannot delete job in state {job.state}")
             del self.jobs[job_id]
 
     def info(self, job_id: str) -> dict[str, Any]:
         return self._job(job_id).info()
 
     def list(self) -> dict[str, Any]:
-        return {"done": True, "records": [job.info(full=False) for job in self.jobs.values()],
-                "nextRecordsUrl": None}
+        return {
+            "done": True,
+            "records": [job.info(full=False) for job in self.jobs.values()],
+            "nextRecordsUrl": None,
+        }
 
     # processing --------------------------------------------------------------------------
 
     def _rows(self, job: IngestJob) -> tuple[list[str], list[list[str]]]:
         assert job.data is not None
-        reader = csv.reader(io.StringIO(job.data, newline=""),
-                            delimiter=DELIMITERS[job.column_delimiter])
+        reader = csv.reader(
+            io.StringIO(job.data, newline=""), delimiter=DELIMITERS[job.column_delimiter]
+        )
         rows = [row for row in reader if row != []]
         if not rows:
             return [], []
@@ -220,8 +243,11 @@ class BulkJobs:
         has_crlf = "\r\n" in job.data
         bare_lf = job.data.replace("\r\n", "").count("\n") > 0
         if (job.line_ending == "LF" and has_crlf) or (job.line_ending == "CRLF" and bare_lf):
-            self._fail(job, f"ClientInputError : LineEnding is invalid on user data. Current "
-                            f"LineEnding setting is {job.line_ending}")
+            self._fail(
+                job,
+                f"ClientInputError : LineEnding is invalid on user data. Current "
+                f"LineEnding setting is {job.line_ending}",
+            )
             return
         header, rows = self._rows(job)
         job.header = header
@@ -245,8 +271,9 @@ class BulkJobs:
         inserts: list[tuple[dict[str, str], list[str]]] = []
         for row in rows:
             if len(row) != len(header):
-                job.failures.append(("", "INVALID_FIELD:Number of columns does not match the "
-                                         "header:--", row))
+                job.failures.append(
+                    ("", "INVALID_FIELD:Number of columns does not match the header:--", row)
+                )
                 continue
             values = dict(zip(header, row, strict=True))
             has_id = any(k.lower() == "id" and v for k, v in values.items())
@@ -281,8 +308,9 @@ class BulkJobs:
                     self.org.delete(job.sobject, normalized)
             except SalesforceError as exc:
                 if exc.error_code == "NOT_FOUND":
-                    raise SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted",
-                                          []) from None
+                    raise SalesforceError(
+                        400, "ENTITY_IS_DELETED", "entity is deleted", []
+                    ) from None
                 raise
             job.successes.append((normalized, False, row))
         except SalesforceError as exc:
@@ -299,8 +327,9 @@ class BulkJobs:
         job = self._job(job_id)
         kind = kind.lower()
         if kind in ("successfulresults", "failedresults") and job.state != "JobComplete":
-            raise _job_error(400, "INVALIDJOBSTATE",
-                             f"Results are not available for a job in state {job.state}")
+            raise _job_error(
+                400, "INVALIDJOBSTATE", f"Results are not available for a job in state {job.state}"
+            )
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator=LINE_ENDINGS[job.line_ending])
         if kind == "successfulresults":

@@ -135,8 +135,10 @@ def date_range(name: str, n: int | None, today: dt.date) -> tuple[dt.date, dt.da
         "NEXT_QUARTER": (_add_months(quarter_start, 3), _add_months(quarter_start, 6)),
         "THIS_YEAR": (year_start, year_start.replace(year=today.year + 1)),
         "LAST_YEAR": (year_start.replace(year=today.year - 1), year_start),
-        "NEXT_YEAR": (year_start.replace(year=today.year + 1),
-                      year_start.replace(year=today.year + 2)),
+        "NEXT_YEAR": (
+            year_start.replace(year=today.year + 1),
+            year_start.replace(year=today.year + 2),
+        ),
         # "starts with the current day and continues for the past n days": today included.
         "LAST_N_DAYS": (today - k * day, today + day),
         "NEXT_N_DAYS": (today + day, today + (k + 1) * day),
@@ -146,11 +148,12 @@ def date_range(name: str, n: int | None, today: dt.date) -> tuple[dt.date, dt.da
         "LAST_N_MONTHS": (_add_months(month_start, -k), month_start),
         "NEXT_N_MONTHS": (_add_months(month_start, 1), _add_months(month_start, k + 1)),
         "LAST_N_QUARTERS": (_add_months(quarter_start, -3 * k), quarter_start),
-        "NEXT_N_QUARTERS": (_add_months(quarter_start, 3), _add_months(quarter_start,
-                                                                      3 * (k + 1))),
+        "NEXT_N_QUARTERS": (_add_months(quarter_start, 3), _add_months(quarter_start, 3 * (k + 1))),
         "LAST_N_YEARS": (year_start.replace(year=today.year - k), year_start),
-        "NEXT_N_YEARS": (year_start.replace(year=today.year + 1),
-                         year_start.replace(year=today.year + 1 + k)),
+        "NEXT_N_YEARS": (
+            year_start.replace(year=today.year + 1),
+            year_start.replace(year=today.year + 1 + k),
+        ),
     }
     return table[name]
 
@@ -228,15 +231,17 @@ class Compiler:
     def sobject(self, name: str, pos: int) -> SObject:
         obj = lookup_object(self.objects, name)
         if obj is None or not self.readable(obj.name):
-            raise self.error("INVALID_TYPE", pos,
-                             f"sObject type '{name}' is not supported. {_CUSTOM_OBJECT_HINT}")
+            raise self.error(
+                "INVALID_TYPE",
+                pos,
+                f"sObject type '{name}' is not supported. {_CUSTOM_OBJECT_HINT}",
+            )
         return obj
 
     # names
     def resolve(self, scope: Scope, path: Path) -> Resolved:
         parts = list(path.parts)
-        if (scope.user_alias and len(parts) > 1
-                and parts[0].lower() == scope.user_alias.lower()):
+        if scope.user_alias and len(parts) > 1 and parts[0].lower() == scope.user_alias.lower():
             parts = parts[1:]
         obj, alias = scope.sobject, scope.alias
         chain: list[tuple[Field, SObject, str]] = []
@@ -245,9 +250,11 @@ class Compiler:
             ref = obj.relationship(part)
             target = self.objects.get(ref.reference_to[0]) if ref else None
             if ref is None or target is None or not self.readable(target.name):
-                raise self.error("INVALID_FIELD", path.pos,
-                                 f"Didn't understand relationship '{part}' in field path. "
-                                 f"{_CUSTOM_REL_HINT}")
+                raise self.error(
+                    "INVALID_FIELD",
+                    path.pos,
+                    f"Didn't understand relationship '{part}' in field path. {_CUSTOM_REL_HINT}",
+                )
             key = (*key, ref.name)
             if key not in scope.joins:
                 new = self.new_alias()
@@ -260,29 +267,32 @@ class Compiler:
             obj = target
         found = obj.field(parts[-1])
         if found is None:
-            raise self.error("INVALID_FIELD", path.pos,
-                             f"No such column '{parts[-1]}' on entity '{obj.name}'. "
-                             f"{_CUSTOM_FIELD_HINT}")
+            raise self.error(
+                "INVALID_FIELD",
+                path.pos,
+                f"No such column '{parts[-1]}' on entity '{obj.name}'. {_CUSTOM_FIELD_HINT}",
+            )
         return Resolved(f'{alias}."{found.name}"', found, chain)
 
     @staticmethod
     def canonical(resolved: Resolved) -> str:
-        return ".".join([ref.relationship_name or "" for ref, _, _ in resolved.chain]
-                        + [resolved.field.name])
+        return ".".join(
+            [ref.relationship_name or "" for ref, _, _ in resolved.chain] + [resolved.field.name]
+        )
 
     # entry point
     def compile(self, query: Query) -> Compiled:
         obj = self.sobject(query.sobject, query.sobject_pos)
         if query.offset is not None and query.offset > MAX_OFFSET:
-            raise SalesforceError(400, "NUMBER_OUTSIDE_VALID_RANGE",
-                                  f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            raise SalesforceError(
+                400, "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
+            )
         self._expand_fields_function(query, obj)
         funcs = [it for it in query.items if isinstance(it.expr, Func)]
         count_only = [it for it in funcs if it.expr.name == "COUNT" and it.expr.arg is None]
         if count_only:
             if len(query.items) != 1:
-                raise self.malformed(count_only[0].pos,
-                                     "COUNT() may not be used with other fields")
+                raise self.malformed(count_only[0].pos, "COUNT() may not be used with other fields")
             return self._compile_count(query, obj)
         if funcs or query.group_by:
             return self._compile_aggregate(query, obj)
@@ -293,8 +303,9 @@ class Compiler:
         for item in query.items:
             expr = item.expr
             if isinstance(expr, Func) and expr.name == "FIELDS":
-                if expr.raw in ("ALL", "CUSTOM") and (query.limit is None
-                                                      or query.limit > FIELDS_FUNCTION_LIMIT):
+                if expr.raw in ("ALL", "CUSTOM") and (
+                    query.limit is None or query.limit > FIELDS_FUNCTION_LIMIT
+                ):
                     raise self.malformed(
                         expr.pos,
                         "The SOQL FIELDS function must have a LIMIT of at most 200",
@@ -337,10 +348,10 @@ class Compiler:
                 group += f" HAVING {having_sql}"
                 params += having_params
         limit, limit_params = self._limit(query)
-        inner = (f'SELECT 1 FROM "{obj.name}" {scope.alias} {scope.join_clause()}'
-                 f"{where}{group}{limit}")
-        return Compiled("count", obj, f"SELECT COUNT(*) FROM ({inner})",
-                        params + limit_params)
+        inner = (
+            f'SELECT 1 FROM "{obj.name}" {scope.alias} {scope.join_clause()}{where}{group}{limit}'
+        )
+        return Compiled("count", obj, f"SELECT COUNT(*) FROM ({inner})", params + limit_params)
 
     # ordinary queries
     def _compile_records(self, query: Query, obj: SObject) -> Compiled:
@@ -348,16 +359,27 @@ class Compiler:
         where, params = self._where(query, filter_scope)
         order = self._order(query, filter_scope, aggregates=None)
         limit, limit_params = self._limit(query)
-        id_sql = (f'SELECT {filter_scope.alias}."Id" FROM "{obj.name}" {filter_scope.alias} '
-                  f"{filter_scope.join_clause()}{where}{order}{limit}")
+        id_sql = (
+            f'SELECT {filter_scope.alias}."Id" FROM "{obj.name}" {filter_scope.alias} '
+            f"{filter_scope.join_clause()}{where}{order}{limit}"
+        )
 
         fetch_scope = Scope(obj, filter_scope.alias, query.alias)
         columns = [f'{fetch_scope.alias}."Id"']
         nodes, children = self._select_list(query, fetch_scope, columns, allow_children=True)
-        fetch_sql = (f'SELECT {", ".join(columns)} FROM "{obj.name}" {fetch_scope.alias} '
-                     f'{fetch_scope.join_clause()} WHERE {fetch_scope.alias}."Id" IN ({{ids}})')
-        return Compiled("records", obj, id_sql, params + limit_params, fetch_sql=fetch_sql,
-                        nodes=nodes, children=children)
+        fetch_sql = (
+            f'SELECT {", ".join(columns)} FROM "{obj.name}" {fetch_scope.alias} '
+            f'{fetch_scope.join_clause()} WHERE {fetch_scope.alias}."Id" IN ({{ids}})'
+        )
+        return Compiled(
+            "records",
+            obj,
+            id_sql,
+            params + limit_params,
+            fetch_sql=fetch_sql,
+            nodes=nodes,
+            children=children,
+        )
 
     def _select_list(
         self, query: Query, scope: Scope, columns: list[str], allow_children: bool
@@ -383,8 +405,10 @@ class Compiler:
             level = nodes
             for ref, parent, alias in resolved.chain:
                 assert ref.relationship_name is not None
-                node = next((n for n in level if isinstance(n, RelNode)
-                             and n.key == ref.relationship_name), None)
+                node = next(
+                    (n for n in level if isinstance(n, RelNode) and n.key == ref.relationship_name),
+                    None,
+                )
                 if node is None:
                     columns.append(f'{alias}."Id"')
                     node = RelNode(ref.relationship_name, parent, len(columns) - 1)
@@ -399,7 +423,8 @@ class Compiler:
         child = self.objects.get(rel.child) if rel else None
         if rel is None or child is None or not self.readable(child.name):
             raise self.error(
-                "INVALID_TYPE", sub.sobject_pos,
+                "INVALID_TYPE",
+                sub.sobject_pos,
                 f"Didn't understand relationship '{sub.sobject}' in FROM part of query call. "
                 f"{_CUSTOM_REL_HINT}",
             )
@@ -416,26 +441,31 @@ class Compiler:
         nodes, _ = self._select_list(sub, scope, columns, allow_children=False)
         in_clause = f'{scope.alias}."{rel.field}" IN ({{ids}})'
         where = f" WHERE {in_clause} AND ({where[7:]})" if where else f" WHERE {in_clause}"
-        sql = (f'SELECT {", ".join(columns)} FROM "{child.name}" {scope.alias} '
-               f"{scope.join_clause()}{where}{order}")
+        sql = (
+            f'SELECT {", ".join(columns)} FROM "{child.name}" {scope.alias} '
+            f"{scope.join_clause()}{where}{order}"
+        )
         return ChildPlan(rel.name, child, sql, params, nodes, sub.limit)
 
-    def _order(self, query: Query, scope: Scope,
-               aggregates: dict[str, tuple[str, Field]] | None) -> str:
+    def _order(
+        self, query: Query, scope: Scope, aggregates: dict[str, tuple[str, Field]] | None
+    ) -> str:
         parts = []
         for item in query.order_by:
             if isinstance(item.expr, Func):
                 if aggregates is None:
-                    raise self.malformed(item.expr.pos,
-                                         "Aggregate functions are not allowed in ORDER BY "
-                                         "of a non-aggregate query")
+                    raise self.malformed(
+                        item.expr.pos,
+                        "Aggregate functions are not allowed in ORDER BY of a non-aggregate query",
+                    )
                 sql, _ = self.aggregate_sql(item.expr, scope)
             else:
                 resolved = self.resolve(scope, item.expr)
                 if aggregates is not None and self.canonical(resolved).lower() not in aggregates:
-                    raise self.malformed(item.expr.pos,
-                                         f"Ordered field must be grouped or aggregated: "
-                                         f"{item.expr.text}")
+                    raise self.malformed(
+                        item.expr.pos,
+                        f"Ordered field must be grouped or aggregated: {item.expr.text}",
+                    )
                 sql = resolved.sql
             direction = " DESC" if item.descending else " ASC"
             nulls = f" NULLS {item.nulls}" if item.nulls else ""
@@ -453,11 +483,13 @@ class Compiler:
         f = resolved.field
         name = func.name
         if name in ("SUM", "AVG") and not f.is_number:
-            raise self.malformed(func.arg.pos,
-                                 f"field {f.name} does not support aggregate operator {name}")
+            raise self.malformed(
+                func.arg.pos, f"field {f.name} does not support aggregate operator {name}"
+            )
         if name in ("MIN", "MAX") and f.type in ("boolean", "textarea"):
-            raise self.malformed(func.arg.pos,
-                                 f"field {f.name} does not support aggregate operator {name}")
+            raise self.malformed(
+                func.arg.pos, f"field {f.name} does not support aggregate operator {name}"
+            )
         if name == "COUNT":
             return f"COUNT({resolved.sql})", Field(f"{name}({f.name})", name, "int")
         if name == "COUNT_DISTINCT":
@@ -474,9 +506,9 @@ class Compiler:
         for path in query.group_by:
             resolved = self.resolve(scope, path)
             if resolved.field.type in ("textarea", "double", "currency", "percent"):
-                raise self.malformed(path.pos,
-                                     f"field '{resolved.field.name}' can not be grouped in a "
-                                     "query call")
+                raise self.malformed(
+                    path.pos, f"field '{resolved.field.name}' can not be grouped in a query call"
+                )
             groups[self.canonical(resolved).lower()] = (resolved.sql, resolved.field)
             group_sql.append(resolved.sql)
         select_sql = []
@@ -494,39 +526,46 @@ class Compiler:
                 else:
                     key = f"expr{expr_number}"
                     expr_number += 1
-                kind = ("count" if expr.name in ("COUNT", "COUNT_DISTINCT")
-                        else "number" if expr.name in ("SUM", "AVG") else "field")
+                kind = (
+                    "count"
+                    if expr.name in ("COUNT", "COUNT_DISTINCT")
+                    else "number"
+                    if expr.name in ("SUM", "AVG")
+                    else "field"
+                )
                 columns.append(AggColumn(key, kind, pseudo))
                 select_sql.append(sql)
             else:
                 resolved = self.resolve(scope, expr)
                 canonical = self.canonical(resolved).lower()
                 if canonical not in groups:
-                    raise self.malformed(item.pos,
-                                         f"Field must be grouped or aggregated: {expr.text}")
+                    raise self.malformed(
+                        item.pos, f"Field must be grouped or aggregated: {expr.text}"
+                    )
                 key = item.alias or resolved.field.name
                 columns.append(AggColumn(key, "field", resolved.field))
                 select_sql.append(resolved.sql)
             if key.lower() in keys:
                 raise self.malformed(item.pos, f"duplicate alias: {key}")
             keys.add(key.lower())
-        sql = (f'SELECT {", ".join(select_sql)} FROM "{obj.name}" {scope.alias} '
-               f"{scope.join_clause()}{where}")
+        sql = (
+            f'SELECT {", ".join(select_sql)} FROM "{obj.name}" {scope.alias} '
+            f"{scope.join_clause()}{where}"
+        )
         if group_sql:
             sql += " GROUP BY " + ", ".join(group_sql)
         if query.having is not None:
-            having_sql, having_params = self.condition(query.having, scope, False,
-                                                       having=groups)
+            having_sql, having_params = self.condition(query.having, scope, False, having=groups)
             sql += f" HAVING {having_sql}"
             params += having_params
         sql += self._order(query, scope, aggregates=groups)
         limit, limit_params = self._limit(query)
-        return Compiled("aggregate", obj, sql + limit, params + limit_params,
-                        agg_columns=columns)
+        return Compiled("aggregate", obj, sql + limit, params + limit_params, agg_columns=columns)
 
     # conditions
-    def condition(self, node: Any, scope: Scope, negate: bool,
-                  having: dict[str, tuple[str, Field]] | None) -> tuple[str, list[Any]]:
+    def condition(
+        self, node: Any, scope: Scope, negate: bool, having: dict[str, tuple[str, Field]] | None
+    ) -> tuple[str, list[Any]]:
         """SQL for a condition; `negate` is pushed down to the comparisons (De Morgan)."""
         if isinstance(node, Not):
             return self.condition(node.item, scope, not negate, having)
@@ -545,8 +584,9 @@ class Compiler:
         assert isinstance(node, InList)
         return self._in(node, scope, negate, having)
 
-    def _operand(self, lhs: Path | Func, scope: Scope,
-                 having: dict[str, tuple[str, Field]] | None) -> tuple[str, Field]:
+    def _operand(
+        self, lhs: Path | Func, scope: Scope, having: dict[str, tuple[str, Field]] | None
+    ) -> tuple[str, Field]:
         if isinstance(lhs, Func):
             if having is None:
                 raise self.malformed(lhs.pos, "Aggregate functions are not allowed in WHERE")
@@ -559,7 +599,8 @@ class Compiler:
     def _type_error(self, f: Field, lit: Literal, expected: str, quoted: bool) -> SalesforceError:
         quotes = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
         return self.error(
-            "INVALID_QUERY_FILTER_OPERATOR", lit.pos,
+            "INVALID_QUERY_FILTER_OPERATOR",
+            lit.pos,
             f"value of filter criterion for field '{f.name}' must be of type {expected} and "
             f"{quotes}",
         )
@@ -572,8 +613,9 @@ class Compiler:
             value = decode_string(self.text, lit.value, lit.pos, like=False)
             normalized = normalize_id(value)
             if normalized is None:
-                raise self.error("INVALID_QUERY_FILTER_OPERATOR", lit.pos,
-                                 f"invalid ID field: {value}")
+                raise self.error(
+                    "INVALID_QUERY_FILTER_OPERATOR", lit.pos, f"invalid ID field: {value}"
+                )
             return normalized
         if f.is_string:
             if lit.kind != "string":
@@ -585,8 +627,7 @@ class Compiler:
             return int(lit.value)
         if f.is_number:
             if lit.kind != "number":
-                raise self._type_error(f, lit, "integer" if f.type == "int" else "double",
-                                       False)
+                raise self._type_error(f, lit, "integer" if f.type == "int" else "double", False)
             number = float(lit.value)
             return int(number) if number.is_integer() and f.type == "int" else number
         if f.type == "date":
@@ -607,37 +648,48 @@ class Compiler:
 
     def _range(self, f: Field, lit: Literal) -> tuple[str, str]:
         if f.type not in ("date", "datetime"):
-            raise self._type_error(f, lit, "string" if f.is_string else f.type,
-                                   f.is_string or f.is_id)
+            raise self._type_error(
+                f, lit, "string" if f.is_string else f.type, f.is_string or f.is_id
+            )
         name, n = lit.value
         start, end = date_range(name, n, self.now.astimezone(UTC).date())
         if f.type == "date":
             return start.isoformat(), end.isoformat()
-        return (format_datetime(dt.datetime.combine(start, dt.time(), UTC)),
-                format_datetime(dt.datetime.combine(end, dt.time(), UTC)))
+        return (
+            format_datetime(dt.datetime.combine(start, dt.time(), UTC)),
+            format_datetime(dt.datetime.combine(end, dt.time(), UTC)),
+        )
 
-    def _compare(self, node: Compare, scope: Scope, negate: bool,
-                 having: dict[str, tuple[str, Field]] | None) -> tuple[str, list[Any]]:
+    def _compare(
+        self, node: Compare, scope: Scope, negate: bool, having: dict[str, tuple[str, Field]] | None
+    ) -> tuple[str, list[Any]]:
         expr, f = self._operand(node.lhs, scope, having)
         lit, op = node.value, node.op
         if op == "LIKE":
             if lit.kind != "string":
                 raise self._type_error(f, lit, "string", True)
             if not f.is_string:
-                raise self.error("INVALID_QUERY_FILTER_OPERATOR", node.pos,
-                                 f"invalid operator on {f.type} field: LIKE")
+                raise self.error(
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    node.pos,
+                    f"invalid operator on {f.type} field: LIKE",
+                )
             pattern = decode_string(self.text, lit.value, lit.pos, like=True)
             positive = f"{expr} LIKE ? ESCAPE '\\'"
             return self._signed(positive, [pattern], negate)
         if lit.kind == "null":
             if op not in ("=", "!="):
-                raise self.error("INVALID_QUERY_FILTER_OPERATOR", node.pos,
-                                 f"invalid operator {op} with null")
+                raise self.error(
+                    "INVALID_QUERY_FILTER_OPERATOR", node.pos, f"invalid operator {op} with null"
+                )
             is_null = (op == "=") != negate
             return (f"{expr} IS NULL" if is_null else f"{expr} IS NOT NULL"), []
         if f.type == "boolean" and op not in ("=", "!="):
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", node.pos,
-                             f"invalid operator on boolean field: {op}")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR",
+                node.pos,
+                f"invalid operator on boolean field: {op}",
+            )
         if lit.kind == "dateliteral":
             start, end = self._range(f, lit)
             ranges = {
@@ -666,8 +718,9 @@ class Compiler:
             return f"(NOT COALESCE({positive}, 0))", params
         return positive, params
 
-    def _in(self, node: InList, scope: Scope, negate: bool,
-            having: dict[str, tuple[str, Field]] | None) -> tuple[str, list[Any]]:
+    def _in(
+        self, node: InList, scope: Scope, negate: bool, having: dict[str, tuple[str, Field]] | None
+    ) -> tuple[str, list[Any]]:
         expr, f = self._operand(node.lhs, scope, having)
         negate = negate != node.negated
         if isinstance(node.values, Query):
@@ -689,28 +742,42 @@ class Compiler:
         positive = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
         return self._signed(positive, params, negate)
 
-    def _semi_join(self, node: InList, expr: str, f: Field, scope: Scope,
-                   negate: bool) -> tuple[str, list[Any]]:
+    def _semi_join(
+        self, node: InList, expr: str, f: Field, scope: Scope, negate: bool
+    ) -> tuple[str, list[Any]]:
         sub = node.values
         assert isinstance(sub, Query)
         if not scope.semi_join_allowed:
             raise self.malformed(sub.pos, "Nesting of semi join sub-selects is not supported")
         if not f.is_id:
-            raise self.error("INVALID_FIELD", node.pos,
-                             f"Invalid field for semi/anti join: {f.name}. Only Id and "
-                             "reference fields can be used")
+            raise self.error(
+                "INVALID_FIELD",
+                node.pos,
+                f"Invalid field for semi/anti join: {f.name}. Only Id and "
+                "reference fields can be used",
+            )
         obj = self.sobject(sub.sobject, sub.sobject_pos)
-        if (len(sub.items) != 1 or not isinstance(sub.items[0].expr, Path)
-                or sub.group_by or sub.order_by or sub.having is not None):
-            raise self.malformed(sub.pos, "The inner select field of a semi join must be a "
-                                          "single Id or reference field")
+        if (
+            len(sub.items) != 1
+            or not isinstance(sub.items[0].expr, Path)
+            or sub.group_by
+            or sub.order_by
+            or sub.having is not None
+        ):
+            raise self.malformed(
+                sub.pos,
+                "The inner select field of a semi join must be a single Id or reference field",
+            )
         inner = Scope(obj, self.new_alias("s"), sub.alias)
         inner.semi_join_allowed = False
         resolved = self.resolve(inner, sub.items[0].expr)
         if not resolved.field.is_id:
-            raise self.error("INVALID_FIELD", sub.items[0].pos,
-                             f"Invalid field for semi/anti join: {resolved.field.name}. Only Id "
-                             "and reference fields can be used")
+            raise self.error(
+                "INVALID_FIELD",
+                sub.items[0].pos,
+                f"Invalid field for semi/anti join: {resolved.field.name}. Only Id "
+                "and reference fields can be used",
+            )
         where, params = self._where(sub, inner)
         not_null = f"{resolved.sql} IS NOT NULL"
         where = f"{where} AND {not_null}" if where else f" WHERE {not_null}"
@@ -718,8 +785,10 @@ class Compiler:
         if sub.limit is not None:
             limit = " LIMIT ?"
             params = [*params, sub.limit]
-        sql = (f'SELECT {resolved.sql} FROM "{obj.name}" {inner.alias} '
-               f"{inner.join_clause()}{where}{limit}")
+        sql = (
+            f'SELECT {resolved.sql} FROM "{obj.name}" {inner.alias} '
+            f"{inner.join_clause()}{where}{limit}"
+        )
         if negate:
             return f"({expr} IS NULL OR {expr} NOT IN ({sql}))", params
         return f"{expr} IN ({sql})", params

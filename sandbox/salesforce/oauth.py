@@ -76,10 +76,19 @@ class OAuthConfig:
         jwt_public_key_pem: str | bytes | None,
         audiences: list[str] | tuple[str, ...],
     ) -> OAuthConfig:
-        users = users or {DEFAULT_USERNAME: {"password": DEFAULT_PASSWORD,
-                                             "security_token": DEFAULT_SECURITY_TOKEN}}
-        config = cls(users=dict(users), client_id=client_id, client_secret=client_secret,
-                     audiences=set(audiences), run_as=next(iter(users)))
+        users = users or {
+            DEFAULT_USERNAME: {
+                "password": DEFAULT_PASSWORD,
+                "security_token": DEFAULT_SECURITY_TOKEN,
+            }
+        }
+        config = cls(
+            users=dict(users),
+            client_id=client_id,
+            client_secret=client_secret,
+            audiences=set(audiences),
+            run_as=next(iter(users)),
+        )
         if jwt_public_key_pem is not None:
             config.jwt_public_key = load_public_key(jwt_public_key_pem)
         return config
@@ -88,11 +97,13 @@ class OAuthConfig:
         """The private key for test JWTs, generated on first use when none was configured."""
         if self.jwt_private_key_pem is None:
             if self.jwt_public_key is not None:
-                raise RuntimeError("the server was given a public key: sign JWTs with its "
-                                   "private key")
+                raise RuntimeError(
+                    "the server was given a public key: sign JWTs with its private key"
+                )
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             self.jwt_private_key_pem = key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
             self.jwt_public_key = key.public_key()
@@ -147,9 +158,17 @@ def _check_jwt(config: OAuthConfig, assertion: str) -> str:
             raise OAuthError("invalid_grant", "invalid assertion")
         # Salesforce accepts `exp` as a number or a numeric string (simple-salesforce sends
         # a string), so the claims are checked here rather than by PyJWT.
-        claims = jwt.decode(assertion, config.jwt_public_key, algorithms=["RS256"],
-                            options={"verify_exp": False, "verify_aud": False,
-                                     "verify_iat": False, "verify_nbf": False})
+        claims = jwt.decode(
+            assertion,
+            config.jwt_public_key,
+            algorithms=["RS256"],
+            options={
+                "verify_exp": False,
+                "verify_aud": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
     except jwt.PyJWTError:
         raise OAuthError("invalid_grant", "invalid assertion") from None
     if claims.get("iss") != config.client_id:
@@ -170,14 +189,16 @@ def _check_jwt(config: OAuthConfig, assertion: str) -> str:
     return username
 
 
-def token_response(config: OAuthConfig, access_token: str, instance_url: str, org_id: str,
-                   user_id: str) -> dict[str, Any]:
+def token_response(
+    config: OAuthConfig, access_token: str, instance_url: str, org_id: str, user_id: str
+) -> dict[str, Any]:
     """The success body: token, instance URL, identity URL and Salesforce's HMAC signature."""
     issued_at = str(int(time.time() * 1000))
     identity = f"{instance_url}/id/{org_id}/{user_id}"
     signature = base64.b64encode(
-        hmac.new(config.client_secret.encode(), (identity + issued_at).encode(),
-                 hashlib.sha256).digest()
+        hmac.new(
+            config.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
+        ).digest()
     ).decode()
     return {
         "access_token": access_token,

@@ -105,8 +105,9 @@ class Org:
         set_audit_fields: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self.objects: dict[str, SObject] = build_schema(stripe_customer_field,
-                                                        pm_stripe_customer_field)
+        self.objects: dict[str, SObject] = build_schema(
+            stripe_customer_field, pm_stripe_customer_field
+        )
         self.stripe_customer_field = stripe_customer_field
         self.pm_stripe_customer_field = pm_stripe_customer_field
         self.set_audit_fields = set_audit_fields
@@ -148,21 +149,24 @@ class Org:
             for obj in self.objects.values():
                 columns = ", ".join(_column_sql(f) for f in obj.fields.values())
                 self._conn.execute(f'CREATE TABLE IF NOT EXISTS "{obj.name}" ({columns})')
-                existing = {row[1] for row in
-                            self._conn.execute(f'PRAGMA table_info("{obj.name}")')}
+                existing = {
+                    row[1] for row in self._conn.execute(f'PRAGMA table_info("{obj.name}")')
+                }
                 for f in obj.fields.values():
                     if f.name not in existing:
-                        self._conn.execute(
-                            f'ALTER TABLE "{obj.name}" ADD COLUMN {_column_sql(f)}'
-                        )
+                        self._conn.execute(f'ALTER TABLE "{obj.name}" ADD COLUMN {_column_sql(f)}')
                 for f in obj.fields.values():
                     # Indexes where lookups and joins need them; each one costs seeding time.
-                    wanted = ((f.type == "reference" and not f.audit and f.name != "OwnerId")
-                              or (f.name_field and not f.auto_number)
-                              or (f.name == "CreatedDate"
-                                  and obj.name == "blng__PaymentTransaction__c")
-                              or (f.custom and f.type == "string"
-                                  and ("Stripe" in f.label or "Token" in f.label)))
+                    wanted = (
+                        (f.type == "reference" and not f.audit and f.name != "OwnerId")
+                        or (f.name_field and not f.auto_number)
+                        or (f.name == "CreatedDate" and obj.name == "blng__PaymentTransaction__c")
+                        or (
+                            f.custom
+                            and f.type == "string"
+                            and ("Stripe" in f.label or "Token" in f.label)
+                        )
+                    )
                     if wanted:
                         self._conn.execute(
                             f'CREATE INDEX IF NOT EXISTS "ix_{obj.name}_{f.name}" '
@@ -170,13 +174,11 @@ class Org:
                         )
                 names = list(obj.fields)
                 quoted = ", ".join(f'"{n}"' for n in names)
-                sql = (f'INSERT INTO "{obj.name}" ({quoted}) '
-                       f'VALUES ({", ".join("?" * len(names))})')
+                sql = f'INSERT INTO "{obj.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
                 self._insert_sql[obj.name] = (names, sql)
 
     def _meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM _sandbox_meta WHERE key = ?",
-                                 (key,)).fetchone()
+        row = self._conn.execute("SELECT value FROM _sandbox_meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def _set_meta(self, key: str, value: Any) -> None:
@@ -259,18 +261,27 @@ class Org:
     def ensure_user(self, username: str, name: str | None = None) -> str:
         """The User Id for a username, creating the User record if needed."""
         with self._lock:
-            row = self._conn.execute('SELECT "Id" FROM "User" WHERE "Username" = ?',
-                                     (username,)).fetchone()
+            row = self._conn.execute(
+                'SELECT "Id" FROM "User" WHERE "Username" = ?', (username,)
+            ).fetchone()
             if row:
                 return row[0]
             user = self.objects["User"]
             now = format_datetime(self.clock())
             user_id = self.mint_id(user.key_prefix)
-            record = {"Id": user_id, "Username": username, "Name": name or username,
-                      "Email": username if "@" in username else f"{username}@example.com",
-                      "IsActive": 1, "IsDeleted": 0, "CreatedDate": now,
-                      "CreatedById": user_id, "LastModifiedDate": now,
-                      "LastModifiedById": user_id, "SystemModstamp": now}
+            record = {
+                "Id": user_id,
+                "Username": username,
+                "Name": name or username,
+                "Email": username if "@" in username else f"{username}@example.com",
+                "IsActive": 1,
+                "IsDeleted": 0,
+                "CreatedDate": now,
+                "CreatedById": user_id,
+                "LastModifiedDate": now,
+                "LastModifiedById": user_id,
+                "SystemModstamp": now,
+            }
             names, sql = self._insert_sql["User"]
             with self.transaction():
                 self._conn.execute(sql, [record.get(n) for n in names])
@@ -282,8 +293,9 @@ class Org:
         return {
             "encoding": "UTF-8",
             "maxBatchSize": 200,
-            "sobjects": [obj.summary(version) for obj in self.objects.values()
-                         if self._readable[obj.name]],
+            "sobjects": [
+                obj.summary(version) for obj in self.objects.values() if self._readable[obj.name]
+            ],
         }
 
     def describe(self, sobject: str, version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
@@ -303,9 +315,12 @@ class Org:
     ) -> dict[str, Any]:
         """Checked, converted values of one write, or the SalesforceError Salesforce gives."""
         if not isinstance(fields, dict):
-            raise SalesforceError(400, "JSON_PARSER_ERROR",
-                                  "Cannot deserialize instance of SObject from "
-                                  "the request body: expected a JSON object")
+            raise SalesforceError(
+                400,
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of SObject from "
+                "the request body: expected a JSON object",
+            )
         values: dict[str, Any] = {}
         locked: list[str] = []
         exact = obj.fields
@@ -314,8 +329,9 @@ class Org:
                 continue
             f = exact.get(key) or (obj.field(key) if isinstance(key, str) else None)
             if f is None:
-                raise SalesforceError(400, "INVALID_FIELD",
-                                      f"No such column '{key}' on sobject of type {obj.name}")
+                raise SalesforceError(
+                    400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+                )
             if csv and raw == "":
                 continue  # an empty cell leaves the field as it is
             writable = f.createable if insert else f.updateable
@@ -327,45 +343,60 @@ class Org:
             values[f.name] = coerce(f, raw, csv=csv)
         if locked:
             raise SalesforceError(
-                400, "INVALID_FIELD_FOR_INSERT_UPDATE",
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
                 f"Unable to create/update fields: {', '.join(locked)}. Please check the "
                 "security settings of this field and verify that it is read/write for your "
-                "profile or permission set.", locked,
+                "profile or permission set.",
+                locked,
             )
         if insert:
             missing = [name for name in obj.required_fields if values.get(name) is None]
         else:
-            missing = [name for name, value in values.items()
-                       if value is None and obj.fields[name].required]
+            missing = [
+                name
+                for name, value in values.items()
+                if value is None and obj.fields[name].required
+            ]
         if missing:
-            raise SalesforceError(400, "REQUIRED_FIELD_MISSING",
-                                  f"Required fields are missing: [{', '.join(missing)}]",
-                                  missing)
+            raise SalesforceError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
         for name, value in values.items():
             f = obj.fields[name]
             if f.type == "reference" and value is not None:
                 self._check_reference(f, value, ref_cache)
         return values
 
-    def _check_reference(self, f: Field, value: str,
-                         ref_cache: dict[str, set[str]] | None) -> None:
+    def _check_reference(self, f: Field, value: str, ref_cache: dict[str, set[str]] | None) -> None:
         target = self.objects[f.reference_to[0]]
         if value[:3] != target.key_prefix:
-            raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",
-                                  f"{f.label}: id value of incorrect type: {value}", [f.name])
+            raise SalesforceError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{f.label}: id value of incorrect type: {value}",
+                [f.name],
+            )
         if ref_cache is not None:
             known = ref_cache.get(target.name)
             if known is None:
-                known = {row[0] for row in
-                         self._conn.execute(f'SELECT "Id" FROM "{target.name}"')}
+                known = {row[0] for row in self._conn.execute(f'SELECT "Id" FROM "{target.name}"')}
                 ref_cache[target.name] = known
             exists = value in known
         else:
-            exists = self._conn.execute(f'SELECT 1 FROM "{target.name}" WHERE "Id" = ?',
-                                        (value,)).fetchone() is not None
+            exists = (
+                self._conn.execute(
+                    f'SELECT 1 FROM "{target.name}" WHERE "Id" = ?', (value,)
+                ).fetchone()
+                is not None
+            )
         if not exists:
-            raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY",
-                                  "invalid cross reference id", [f.name])
+            raise SalesforceError(
+                400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name]
+            )
 
     def _complete_insert(self, obj: SObject, values: dict[str, Any], now: str) -> dict[str, Any]:
         record_id = self.mint_id(obj.key_prefix)
@@ -389,17 +420,20 @@ class Org:
     def _writable_object(self, sobject: str) -> SObject:
         obj = self.sobject(sobject)
         if not obj.createable:
-            raise SalesforceError(400, "INVALID_TYPE",
-                                  f"sObject type '{obj.name}' is not supported for this "
-                                  "operation.")
+            raise SalesforceError(
+                400,
+                "INVALID_TYPE",
+                f"sObject type '{obj.name}' is not supported for this operation.",
+            )
         return obj
 
     def create(self, sobject: str, fields: dict[str, Any]) -> str:
         """Insert one record (the checks of a REST create); returns its 18-character Id."""
         return self.create_many(sobject, [fields])[0]
 
-    def create_many(self, sobject: str, records: list[dict[str, Any]], *,
-                    csv: bool = False) -> list[str]:
+    def create_many(
+        self, sobject: str, records: list[dict[str, Any]], *, csv: bool = False
+    ) -> list[str]:
         """Insert records in one transaction, all or none; fast enough to seed 150,000.
 
         The first invalid record raises its SalesforceError (with `.index` set to its
@@ -416,8 +450,9 @@ class Org:
             self._insert_rows(obj, rows)
             return [row["Id"] for row in rows]
 
-    def create_each(self, sobject: str, records: list[dict[str, Any]], *,
-                    csv: bool = False) -> list[str | SalesforceError]:
+    def create_each(
+        self, sobject: str, records: list[dict[str, Any]], *, csv: bool = False
+    ) -> list[str | SalesforceError]:
         """Insert the valid records, report the others: partial success, one result each.
 
         This is how sObject Collections with `allOrNone: false` and Bulk API jobs behave.
@@ -426,11 +461,11 @@ class Org:
         with self._lock:
             checked = self._check_inserts(obj, records, csv)
             self._insert_rows(obj, [row for row in checked if isinstance(row, dict)])
-            return [item if isinstance(item, SalesforceError) else item["Id"]
-                    for item in checked]
+            return [item if isinstance(item, SalesforceError) else item["Id"] for item in checked]
 
-    def _check_inserts(self, obj: SObject, records: list[dict[str, Any]],
-                       csv: bool) -> list[dict[str, Any] | SalesforceError]:
+    def _check_inserts(
+        self, obj: SObject, records: list[dict[str, Any]], csv: bool
+    ) -> list[dict[str, Any] | SalesforceError]:
         now = format_datetime(self.clock())
         ref_cache: dict[str, set[str]] | None = {} if len(records) > 20 else None
         checked: list[dict[str, Any] | SalesforceError] = []
@@ -464,26 +499,31 @@ class Org:
         normalized = normalize_id(record_id) if isinstance(record_id, str) else None
         if normalized is None or normalized[:3] != obj.key_prefix:
             raise not_found()
-        row = self._conn.execute(f'SELECT 1 FROM "{obj.name}" WHERE "Id" = ?',
-                                 (normalized,)).fetchone()
+        row = self._conn.execute(
+            f'SELECT 1 FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
+        ).fetchone()
         if row is None:
             raise not_found()
         return normalized
 
-    def update(self, sobject: str, record_id: str, fields: dict[str, Any], *,
-               csv: bool = False) -> None:
+    def update(
+        self, sobject: str, record_id: str, fields: dict[str, Any], *, csv: bool = False
+    ) -> None:
         """Update one record (the checks of a REST PATCH); NOT_FOUND if it does not exist."""
         obj = self._writable_object(sobject)
         with self._lock:
             normalized = self._existing_id(obj, record_id)
             values = self._prepare(obj, fields, insert=False, csv=csv)
             now = format_datetime(self.clock())
-            values.update(LastModifiedDate=now, SystemModstamp=now,
-                          LastModifiedById=self.default_user_id)
+            values.update(
+                LastModifiedDate=now, SystemModstamp=now, LastModifiedById=self.default_user_id
+            )
             assignments = ", ".join(f'"{name}" = ?' for name in values)
             with self.transaction():
-                self._conn.execute(f'UPDATE "{obj.name}" SET {assignments} WHERE "Id" = ?',
-                                   [*values.values(), normalized])
+                self._conn.execute(
+                    f'UPDATE "{obj.name}" SET {assignments} WHERE "Id" = ?',
+                    [*values.values(), normalized],
+                )
 
     def delete(self, sobject: str, record_id: str) -> None:
         """Delete a record, its master-detail children, and clear lookups that pointed to it."""
@@ -502,19 +542,30 @@ class Org:
                 if f.type != "reference" or f.reference_to[0] != obj.name:
                     continue
                 if f.master_detail:
-                    children = [row[0] for row in self._conn.execute(
-                        f'SELECT "Id" FROM "{other.name}" WHERE "{f.name}" IN ({marks})', ids)]
+                    children = [
+                        row[0]
+                        for row in self._conn.execute(
+                            f'SELECT "Id" FROM "{other.name}" WHERE "{f.name}" IN ({marks})', ids
+                        )
+                    ]
                     self._delete_ids(other, children)
                 else:
                     self._conn.execute(
                         f'UPDATE "{other.name}" SET "{f.name}" = NULL '
-                        f'WHERE "{f.name}" IN ({marks})', ids)
+                        f'WHERE "{f.name}" IN ({marks})',
+                        ids,
+                    )
         self._conn.execute(f'DELETE FROM "{obj.name}" WHERE "Id" IN ({marks})', ids)
 
     # reads -----------------------------------------------------------------------------------
 
-    def get(self, sobject: str, record_id: str, fields: list[str] | None = None,
-            version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+    def get(
+        self,
+        sobject: str,
+        record_id: str,
+        fields: list[str] | None = None,
+        version: str = DEFAULT_API_VERSION,
+    ) -> dict[str, Any]:
         """One record as REST GET returns it (all fields, or the named ones)."""
         obj = self.sobject(sobject)
         if fields:
@@ -522,21 +573,26 @@ class Org:
             for name in fields:
                 f = obj.field(name.strip())
                 if f is None:
-                    raise SalesforceError(400, "INVALID_FIELD",
-                                          f"No such column '{name.strip()}' on sobject of type "
-                                          f"{obj.name}")
+                    raise SalesforceError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{name.strip()}' on sobject of type {obj.name}",
+                    )
                 chosen.append(f)
         else:
             chosen = list(obj.fields.values())
         with self._lock:
             normalized = self._existing_id(obj, record_id)
             columns = ", ".join(f'"{f.name}"' for f in chosen)
-            row = self._conn.execute(f'SELECT {columns} FROM "{obj.name}" WHERE "Id" = ?',
-                                     (normalized,)).fetchone()
-        record: dict[str, Any] = {"attributes": {
-            "type": obj.name,
-            "url": f"/services/data/v{version}/sobjects/{obj.name}/{normalized}",
-        }}
+            row = self._conn.execute(
+                f'SELECT {columns} FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
+            ).fetchone()
+        record: dict[str, Any] = {
+            "attributes": {
+                "type": obj.name,
+                "url": f"/services/data/v{version}/sobjects/{obj.name}/{normalized}",
+            }
+        }
         for f, value in zip(chosen, row, strict=True):
             record[f.name] = to_json(f, value)
         return record
@@ -555,10 +611,14 @@ class Org:
         found: set[str] = set()
         with self._lock:
             for start in range(0, len(ids), 900):
-                chunk = ids[start:start + 900]
+                chunk = ids[start : start + 900]
                 marks = ", ".join("?" * len(chunk))
-                found.update(row[0] for row in self._conn.execute(
-                    f'SELECT "Id" FROM "{obj.name}" WHERE "Id" IN ({marks})', chunk))
+                found.update(
+                    row[0]
+                    for row in self._conn.execute(
+                        f'SELECT "Id" FROM "{obj.name}" WHERE "Id" IN ({marks})', chunk
+                    )
+                )
         return found
 
     # queries ---------------------------------------------------------------------------------
@@ -567,8 +627,9 @@ class Org:
         query = parse(soql)
         return Compiler(self.objects, self.readable, self.clock(), soql).compile(query)
 
-    def query(self, soql: str, page_size: int = DEFAULT_PAGE_SIZE,
-              version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+    def query(
+        self, soql: str, page_size: int = DEFAULT_PAGE_SIZE, version: str = DEFAULT_API_VERSION
+    ) -> dict[str, Any]:
         """The first page of a SOQL query, shaped as the REST `query` resource answers."""
         compiled = self.compile(soql)
         with self._lock:
@@ -583,9 +644,7 @@ class Org:
             result: dict[str, Any] = {"totalSize": len(ids), "done": len(ids) <= page_size}
             if len(ids) > page_size:
                 locator = self._open_cursor(compiled, ids, page_size)
-                result["nextRecordsUrl"] = (
-                    f"/services/data/v{version}/query/{locator}-{page_size}"
-                )
+                result["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{page_size}"
             result["records"] = self._page(compiled, first, version)
             return result
 
@@ -600,10 +659,9 @@ class Org:
             cursor.touched = time.monotonic()
             self._cursors.move_to_end(cursor_id)
             offset = int(offset_text)
-            ids = cursor.ids[offset:offset + cursor.page_size]
+            ids = cursor.ids[offset : offset + cursor.page_size]
             end = offset + len(ids)
-            result: dict[str, Any] = {"totalSize": len(cursor.ids),
-                                      "done": end >= len(cursor.ids)}
+            result: dict[str, Any] = {"totalSize": len(cursor.ids), "done": end >= len(cursor.ids)}
             if not result["done"]:
                 result["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
             result["records"] = self._page(cursor.compiled, ids, version)
@@ -636,7 +694,8 @@ class Org:
         rows = self._conn.execute(compiled.sql, compiled.params).fetchall()
         if len(rows) > MAX_AGGREGATE_ROWS:
             raise SalesforceError(
-                400, "MALFORMED_QUERY",
+                400,
+                "MALFORMED_QUERY",
                 "Aggregate query does not support queryMore(), use LIMIT to restrict the "
                 "results to a single batch",
             )
@@ -657,45 +716,56 @@ class Org:
     def _page(self, compiled: Compiled, ids: list[str], version: str) -> list[dict[str, Any]]:
         rows: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
+            chunk = ids[start : start + 900]
             sql = compiled.fetch_sql.replace("{ids}", ", ".join("?" * len(chunk)))
             for row in self._conn.execute(sql, chunk):
                 rows[row[0]] = row
         present = [i for i in ids if i in rows]
-        records = [self._build(rows[i], compiled.nodes, compiled.sobject, i, version)
-                   for i in present]
+        records = [
+            self._build(rows[i], compiled.nodes, compiled.sobject, i, version) for i in present
+        ]
         for plan in compiled.children:
             grouped: dict[str, list[dict[str, Any]]] = {}
             for start in range(0, len(present), 900):
-                chunk = present[start:start + 900]
+                chunk = present[start : start + 900]
                 sql = plan.sql.replace("{ids}", ", ".join("?" * len(chunk)))
                 for row in self._conn.execute(sql, [*chunk, *plan.params]):
                     bucket = grouped.setdefault(row[0], [])
                     if plan.limit is None or len(bucket) < plan.limit:
-                        bucket.append(self._build(row, plan.nodes, plan.sobject, row[1],
-                                                  version))
+                        bucket.append(self._build(row, plan.nodes, plan.sobject, row[1], version))
             for record_id, record in zip(present, records, strict=True):
                 children = grouped.get(record_id)
                 record[plan.key] = (
                     {"totalSize": len(children), "done": True, "records": children}
-                    if children else None
+                    if children
+                    else None
                 )
         return records
 
-    def _build(self, row: tuple[Any, ...], nodes: list[Column | RelNode], obj: SObject,
-               record_id: str, version: str) -> dict[str, Any]:
-        record: dict[str, Any] = {"attributes": {
-            "type": obj.name,
-            "url": f"/services/data/v{version}/sobjects/{obj.name}/{record_id}",
-        }}
+    def _build(
+        self,
+        row: tuple[Any, ...],
+        nodes: list[Column | RelNode],
+        obj: SObject,
+        record_id: str,
+        version: str,
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "attributes": {
+                "type": obj.name,
+                "url": f"/services/data/v{version}/sobjects/{obj.name}/{record_id}",
+            }
+        }
         for node in nodes:
             if isinstance(node, Column):
                 record[node.key] = to_json(node.field, row[node.index])
             else:
                 parent_id = row[node.id_index]
-                record[node.key] = (None if parent_id is None else
-                                    self._build(row, node.nodes, node.sobject, parent_id,
-                                                version))
+                record[node.key] = (
+                    None
+                    if parent_id is None
+                    else self._build(row, node.nodes, node.sobject, parent_id, version)
+                )
         return record
 
 

@@ -228,31 +228,99 @@ class SObject:
 
 
 def _id(label: str) -> Field:
-    return Field("Id", label, "id", length=18, nillable=False, createable=False,
-                 updateable=False, defaulted_on_create=True)
+    return Field(
+        "Id",
+        label,
+        "id",
+        length=18,
+        nillable=False,
+        createable=False,
+        updateable=False,
+        defaulted_on_create=True,
+    )
 
 
 def _audit(with_owner: bool) -> list[Field]:
     fields = []
     if with_owner:
-        fields.append(Field("OwnerId", "Owner ID", "reference", length=18, nillable=False,
-                            defaulted_on_create=True, reference_to=("User",),
-                            relationship_name="Owner"))
+        fields.append(
+            Field(
+                "OwnerId",
+                "Owner ID",
+                "reference",
+                length=18,
+                nillable=False,
+                defaulted_on_create=True,
+                reference_to=("User",),
+                relationship_name="Owner",
+            )
+        )
     fields += [
-        Field("IsDeleted", "Deleted", "boolean", nillable=False, createable=False,
-              updateable=False, defaulted_on_create=True, default_value=False),
-        Field("CreatedDate", "Created Date", "datetime", nillable=False, createable=False,
-              updateable=False, defaulted_on_create=True, audit=True),
-        Field("CreatedById", "Created By ID", "reference", length=18, nillable=False,
-              createable=False, updateable=False, defaulted_on_create=True,
-              reference_to=("User",), relationship_name="CreatedBy", audit=True),
-        Field("LastModifiedDate", "Last Modified Date", "datetime", nillable=False,
-              createable=False, updateable=False, defaulted_on_create=True, audit=True),
-        Field("LastModifiedById", "Last Modified By ID", "reference", length=18,
-              nillable=False, createable=False, updateable=False, defaulted_on_create=True,
-              reference_to=("User",), relationship_name="LastModifiedBy", audit=True),
-        Field("SystemModstamp", "System Modstamp", "datetime", nillable=False,
-              createable=False, updateable=False, defaulted_on_create=True),
+        Field(
+            "IsDeleted",
+            "Deleted",
+            "boolean",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            default_value=False,
+        ),
+        Field(
+            "CreatedDate",
+            "Created Date",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            audit=True,
+        ),
+        Field(
+            "CreatedById",
+            "Created By ID",
+            "reference",
+            length=18,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
+            audit=True,
+        ),
+        Field(
+            "LastModifiedDate",
+            "Last Modified Date",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            audit=True,
+        ),
+        Field(
+            "LastModifiedById",
+            "Last Modified By ID",
+            "reference",
+            length=18,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+            reference_to=("User",),
+            relationship_name="LastModifiedBy",
+            audit=True,
+        ),
+        Field(
+            "SystemModstamp",
+            "System Modstamp",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+        ),
     ]
     return fields
 
@@ -262,30 +330,51 @@ def _s(name: str, label: str, length: int = 255, **kw: Any) -> Field:
 
 
 def _b(name: str, label: str, default: bool) -> Field:
-    return Field(name, label, "boolean", nillable=False, defaulted_on_create=True,
-                 default_value=default, custom=name.endswith("__c"))
+    return Field(
+        name,
+        label,
+        "boolean",
+        nillable=False,
+        defaulted_on_create=True,
+        default_value=default,
+        custom=name.endswith("__c"),
+    )
 
 
-def _pick(name: str, label: str, values: tuple[str, ...], restricted: bool = False,
-          **kw: Any) -> Field:
-    return Field(name, label, "picklist", length=255, picklist=values, restricted=restricted,
-                 custom=name.endswith("__c"), **kw)
+def _pick(
+    name: str, label: str, values: tuple[str, ...], restricted: bool = False, **kw: Any
+) -> Field:
+    return Field(
+        name,
+        label,
+        "picklist",
+        length=255,
+        picklist=values,
+        restricted=restricted,
+        custom=name.endswith("__c"),
+        **kw,
+    )
 
 
-def _ref(name: str, label: str, to: str, rel: str, master_detail: bool = False,
-         **kw: Any) -> Field:
+def _ref(name: str, label: str, to: str, rel: str, master_detail: bool = False, **kw: Any) -> Field:
     if master_detail:
         kw.setdefault("nillable", False)
         kw.setdefault("updateable", False)  # master-detail without "allow reparenting"
-    return Field(name, label, "reference", length=18, reference_to=(to,),
-                 relationship_name=rel, master_detail=master_detail,
-                 custom=name.endswith("__c"), **kw)
+    return Field(
+        name,
+        label,
+        "reference",
+        length=18,
+        reference_to=(to,),
+        relationship_name=rel,
+        master_detail=master_detail,
+        custom=name.endswith("__c"),
+        **kw,
+    )
 
 
-def _num(name: str, label: str, typ: str = "double", precision: int = 18, scale: int = 2
-         ) -> Field:
-    return Field(name, label, typ, precision=precision, scale=scale,
-                 custom=name.endswith("__c"))
+def _num(name: str, label: str, typ: str = "double", precision: int = 18, scale: int = 2) -> Field:
+    return Field(name, label, typ, precision=precision, scale=scale, custom=name.endswith("__c"))
 
 
 def _fields(*items: Field) -> dict[str, Field]:
@@ -308,12 +397,24 @@ QUERY_LOCATOR_PREFIX = "01g"
 ORG_PREFIX = "00D"
 
 GATEWAY_TYPES = (
-    "AuthorizeDotNet", "Authorize.net", "CyberSource", "PayFlowPro", "Payeezy", "PayPal",
-    "Stripe", "Stripe (Universal Extension)",
+    "AuthorizeDotNet",
+    "Authorize.net",
+    "CyberSource",
+    "PayFlowPro",
+    "Payeezy",
+    "PayPal",
+    "Stripe",
+    "Stripe (Universal Extension)",
 )
 GATEWAY_STATUSES = (
-    "Success", "Decline", "Failure", "Indeterminate", "PermanentFail", "RequiresReview",
-    "SystemError", "ValidationError",
+    "Success",
+    "Decline",
+    "Failure",
+    "Indeterminate",
+    "PermanentFail",
+    "RequiresReview",
+    "SystemError",
+    "ValidationError",
 )
 MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 YEARS = tuple(str(y) for y in range(2015, 2046))
@@ -324,10 +425,7 @@ def _stripe_fields(names: str | list[str] | tuple[str, ...] | None) -> list[Fiel
         return []
     if isinstance(names, str):
         names = [names]
-    return [
-        Field(name, "Stripe Customer ID", "string", length=255, custom=True)
-        for name in names
-    ]
+    return [Field(name, "Stripe Customer ID", "string", length=255, custom=True) for name in names]
 
 
 def build_schema(
@@ -336,12 +434,15 @@ def build_schema(
 ) -> dict[str, SObject]:
     """All objects of one org, with the chosen Stripe Customer ID field name(s)."""
     user = SObject(
-        "User", "User", "Users", KEY_PREFIXES["User"], False,
+        "User",
+        "User",
+        "Users",
+        KEY_PREFIXES["User"],
+        False,
         _fields(
             _id("User ID"),
             Field("Username", "Username", "string", length=80, nillable=False),
-            Field("Name", "Full Name", "string", length=121, nillable=False,
-                  name_field=True),
+            Field("Name", "Full Name", "string", length=121, nillable=False, name_field=True),
             Field("Email", "Email", "email", length=80, nillable=False),
             _b("IsActive", "Active", True),
             *_audit(False),
@@ -349,19 +450,43 @@ def build_schema(
         createable=False,
     )
     account = SObject(
-        "Account", "Account", "Accounts", KEY_PREFIXES["Account"], False,
+        "Account",
+        "Account",
+        "Accounts",
+        KEY_PREFIXES["Account"],
+        False,
         _fields(
             _id("Account ID"),
-            Field("Name", "Account Name", "string", length=255, nillable=False,
-                  name_field=True),
-            _pick("Type", "Account Type", ("Prospect", "Customer - Direct",
-                                           "Customer - Channel", "Channel Partner / Reseller",
-                                           "Installation Partner", "Technology Partner",
-                                           "Other")),
+            Field("Name", "Account Name", "string", length=255, nillable=False, name_field=True),
+            _pick(
+                "Type",
+                "Account Type",
+                (
+                    "Prospect",
+                    "Customer - Direct",
+                    "Customer - Channel",
+                    "Channel Partner / Reseller",
+                    "Installation Partner",
+                    "Technology Partner",
+                    "Other",
+                ),
+            ),
             Field("AccountNumber", "Account Number", "string", length=40),
-            _pick("Industry", "Industry", ("Agriculture", "Banking", "Communications",
-                                           "Education", "Healthcare", "Manufacturing",
-                                           "Retail", "Technology", "Other")),
+            _pick(
+                "Industry",
+                "Industry",
+                (
+                    "Agriculture",
+                    "Banking",
+                    "Communications",
+                    "Education",
+                    "Healthcare",
+                    "Manufacturing",
+                    "Retail",
+                    "Technology",
+                    "Other",
+                ),
+            ),
             Field("Phone", "Account Phone", "phone", length=40),
             Field("Website", "Website", "url", length=255),
             Field("BillingStreet", "Billing Street", "textarea", length=255),
@@ -375,12 +500,16 @@ def build_schema(
         ),
     )
     gateway = SObject(
-        "blng__PaymentGateway__c", "Payment Gateway", "Payment Gateways",
-        KEY_PREFIXES["blng__PaymentGateway__c"], True,
+        "blng__PaymentGateway__c",
+        "Payment Gateway",
+        "Payment Gateways",
+        KEY_PREFIXES["blng__PaymentGateway__c"],
+        True,
         _fields(
             _id("Record ID"),
-            Field("Name", "Payment Gateway Name", "string", length=80, nillable=False,
-                  name_field=True),
+            Field(
+                "Name", "Payment Gateway Name", "string", length=80, nillable=False, name_field=True
+            ),
             _b("blng__Active__c", "Active", True),
             _b("blng__Default__c", "Default", False),
             _pick("blng__GatewayType__c", "Gateway Type", GATEWAY_TYPES, restricted=True),
@@ -389,48 +518,76 @@ def build_schema(
         ),
     )
     method = SObject(
-        "blng__PaymentMethod__c", "Payment Method", "Payment Methods",
-        KEY_PREFIXES["blng__PaymentMethod__c"], True,
+        "blng__PaymentMethod__c",
+        "Payment Method",
+        "Payment Methods",
+        KEY_PREFIXES["blng__PaymentMethod__c"],
+        True,
         _fields(
             _id("Record ID"),
-            Field("Name", "Payment Method", "string", length=80, nillable=False,
-                  createable=False, updateable=False, defaulted_on_create=True,
-                  auto_number=True, name_field=True),
-            _ref("blng__Account__c", "Account", "Account", "blng__Account__r",
-                 master_detail=True),
+            Field(
+                "Name",
+                "Payment Method",
+                "string",
+                length=80,
+                nillable=False,
+                createable=False,
+                updateable=False,
+                defaulted_on_create=True,
+                auto_number=True,
+                name_field=True,
+            ),
+            _ref("blng__Account__c", "Account", "Account", "blng__Account__r", master_detail=True),
             _b("blng__Active__c", "Active", True),
             _b("blng__AutoPay__c", "AutoPay", False),
-            _ref("blng__PaymentGateway__c", "Payment Gateway", "blng__PaymentGateway__c",
-                 "blng__PaymentGateway__r"),
+            _ref(
+                "blng__PaymentGateway__c",
+                "Payment Gateway",
+                "blng__PaymentGateway__c",
+                "blng__PaymentGateway__r",
+            ),
             _s("blng__PaymentGatewayToken__c", "Payment Gateway Token"),
             # Restricted picklist; the guide does not mark it required, so it is optional.
-            _pick("blng__PaymentType__c", "Payment Type", ("ACH", "Credit Card"),
-                  restricted=True),
-            _pick("blng__CardType__c", "Card Type",
-                  ("American Express", "Discover", "Mastercard", "Visa")),
+            _pick("blng__PaymentType__c", "Payment Type", ("ACH", "Credit Card"), restricted=True),
+            _pick(
+                "blng__CardType__c",
+                "Card Type",
+                ("American Express", "Discover", "Mastercard", "Visa"),
+            ),
             _s("blng__CardLastFour__c", "Card Last Four", length=4),
             _pick("blng__CardExpirationMonth__c", "Card Expiration Month", MONTHS),
             _pick("blng__CardExpirationYear__c", "Card Expiration Year", YEARS),
             _s("blng__CardBIN__c", "Card BIN", length=6),
             _s("blng__Nameoncard__c", "Name On Card"),
             _s("blng__BankAccountName__c", "Bank Account Name"),
-            _pick("blng__BankAccountType__c", "Bank Account Type",
-                  ("Business Checking", "Checking", "Savings", "Individual", "Company")),
+            _pick(
+                "blng__BankAccountType__c",
+                "Bank Account Type",
+                ("Business Checking", "Checking", "Savings", "Individual", "Company"),
+            ),
             _s("blng__BankName__c", "Bank Name"),
             _s("blng__BillingFirstName__c", "Billing First Name", length=40),
             _s("blng__BillingLastName__c", "Billing Last Name", length=80),
             Field("blng__BillingEmail__c", "Billing Email", "email", length=80, custom=True),
             _s("blng__NickName__c", "Nickname", length=80),
-            Field("blng__GatewayResponse__c", "Gateway Response", "textarea", length=32768,
-                  custom=True),
+            Field(
+                "blng__GatewayResponse__c",
+                "Gateway Response",
+                "textarea",
+                length=32768,
+                custom=True,
+            ),
             *_stripe_fields(pm_stripe_customer_field),
             *_audit(False),
         ),
         autonumber_format="PM-{0000000}",
     )
     config = SObject(
-        "blng__BillingConfig__c", "Billing Config", "Billing Config",
-        KEY_PREFIXES["blng__BillingConfig__c"], True,
+        "blng__BillingConfig__c",
+        "Billing Config",
+        "Billing Config",
+        KEY_PREFIXES["blng__BillingConfig__c"],
+        True,
         _fields(
             _id("Record ID"),
             Field("Name", "Name", "string", length=38, nillable=False, name_field=True),
@@ -448,52 +605,104 @@ def build_schema(
         custom_setting=True,
     )
     invoice = SObject(
-        "blng__Invoice__c", "Invoice", "Invoices", KEY_PREFIXES["blng__Invoice__c"], True,
+        "blng__Invoice__c",
+        "Invoice",
+        "Invoices",
+        KEY_PREFIXES["blng__Invoice__c"],
+        True,
         _fields(
             _id("Record ID"),
-            Field("Name", "Invoice Number", "string", length=80, nillable=False,
-                  createable=False, updateable=False, defaulted_on_create=True,
-                  auto_number=True, name_field=True),
+            Field(
+                "Name",
+                "Invoice Number",
+                "string",
+                length=80,
+                nillable=False,
+                createable=False,
+                updateable=False,
+                defaulted_on_create=True,
+                auto_number=True,
+                name_field=True,
+            ),
             _ref("blng__Account__c", "Account", "Account", "blng__Account__r"),
-            _pick("blng__CorrectiveAction__c", "Corrective Action",
-                  ("Action Required", "Review Payment", "Refund Payment")),
+            _pick(
+                "blng__CorrectiveAction__c",
+                "Corrective Action",
+                ("Action Required", "Review Payment", "Refund Payment"),
+            ),
             _b("blng__InvoiceLocked__c", "Invoice Locked", False),
-            _pick("blng__InvoiceStatus__c", "Invoice Status",
-                  ("Draft", "Initiated", "Posted", "Cancelled", "Rebilled", "Error"),
-                  defaulted_on_create=True, default_value="Draft"),
-            _pick("blng__PaymentStatus__c", "Payment Status",
-                  ("Unpaid", "Partially Paid", "Paid")),
+            _pick(
+                "blng__InvoiceStatus__c",
+                "Invoice Status",
+                ("Draft", "Initiated", "Posted", "Cancelled", "Rebilled", "Error"),
+                defaulted_on_create=True,
+                default_value="Draft",
+            ),
+            _pick("blng__PaymentStatus__c", "Payment Status", ("Unpaid", "Partially Paid", "Paid")),
             _num("blng__Balance__c", "Balance", "currency"),
             Field("blng__DueDate__c", "Due Date", "date", custom=True),
             Field("blng__InvoiceDate__c", "Invoice Date", "date", custom=True),
-            _ref("blng__PaymentMethod__c", "Payment Method", "blng__PaymentMethod__c",
-                 "blng__PaymentMethod__r"),
-            Field("blng__LastPaymentRunProcessingMessage__c",
-                  "Last Payment Run Processing Message", "textarea", length=32768,
-                  custom=True),
+            _ref(
+                "blng__PaymentMethod__c",
+                "Payment Method",
+                "blng__PaymentMethod__c",
+                "blng__PaymentMethod__r",
+            ),
+            Field(
+                "blng__LastPaymentRunProcessingMessage__c",
+                "Last Payment Run Processing Message",
+                "textarea",
+                length=32768,
+                custom=True,
+            ),
             *_audit(True),
         ),
         autonumber_format="INV-{0000000}",
     )
     transaction = SObject(
-        "blng__PaymentTransaction__c", "Payment Transaction", "Payment Transactions",
-        KEY_PREFIXES["blng__PaymentTransaction__c"], True,
+        "blng__PaymentTransaction__c",
+        "Payment Transaction",
+        "Payment Transactions",
+        KEY_PREFIXES["blng__PaymentTransaction__c"],
+        True,
         _fields(
             _id("Record ID"),
-            Field("Name", "Transaction Number", "string", length=80, nillable=False,
-                  createable=False, updateable=False, defaulted_on_create=True,
-                  auto_number=True, name_field=True),
+            Field(
+                "Name",
+                "Transaction Number",
+                "string",
+                length=80,
+                nillable=False,
+                createable=False,
+                updateable=False,
+                defaulted_on_create=True,
+                auto_number=True,
+                name_field=True,
+            ),
             _ref("blng__Account__c", "Account", "Account", "blng__Account__r"),
-            _ref("blng__PaymentMethod__c", "Payment Method", "blng__PaymentMethod__c",
-                 "blng__PaymentMethod__r"),
-            _ref("blng__PaymentGateway__c", "Payment Gateway", "blng__PaymentGateway__c",
-                 "blng__PaymentGateway__r"),
-            _ref("blng__RequestInvoice__c", "Request Invoice", "blng__Invoice__c",
-                 "blng__RequestInvoice__r"),
+            _ref(
+                "blng__PaymentMethod__c",
+                "Payment Method",
+                "blng__PaymentMethod__c",
+                "blng__PaymentMethod__r",
+            ),
+            _ref(
+                "blng__PaymentGateway__c",
+                "Payment Gateway",
+                "blng__PaymentGateway__c",
+                "blng__PaymentGateway__r",
+            ),
+            _ref(
+                "blng__RequestInvoice__c",
+                "Request Invoice",
+                "blng__Invoice__c",
+                "blng__RequestInvoice__r",
+            ),
             _num("blng__Amount__c", "Amount", "currency"),
             _pick("blng__GatewayStatus__c", "Gateway Status", GATEWAY_STATUSES),
-            _pick("blng__Type__c", "Type", ("Authorization", "Capture", "Charge", "Refund",
-                                            "Void")),
+            _pick(
+                "blng__Type__c", "Type", ("Authorization", "Capture", "Charge", "Refund", "Void")
+            ),
             _pick("blng__Status__c", "Status", ("In Progress", "Completed", "Processed")),
             _s("blng__GatewayID__c", "Gateway ID"),
             Field("blng__GatewayDate__c", "Gateway Date", "datetime", custom=True),
@@ -504,8 +713,7 @@ def build_schema(
         ),
         autonumber_format="PT-{0000000}",
     )
-    objects = {o.name: o for o in (user, account, gateway, method, config, invoice,
-                                   transaction)}
+    objects = {o.name: o for o in (user, account, gateway, method, config, invoice, transaction)}
     _link_children(objects)
     return objects
 

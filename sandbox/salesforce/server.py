@@ -115,11 +115,14 @@ class Knobs:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "latency": self.latency, "fault_rate": self.fault_rate,
-            "drop_rate": self.drop_rate, "timeout_rate": self.timeout_rate,
+            "latency": self.latency,
+            "fault_rate": self.fault_rate,
+            "drop_rate": self.drop_rate,
+            "timeout_rate": self.timeout_rate,
             "timeout_seconds": self.timeout_seconds,
             "lose_response_rate": self.lose_response_rate,
-            "lose_next_responses": self.lose_next_responses, "seed": self.seed,
+            "lose_next_responses": self.lose_next_responses,
+            "seed": self.seed,
         }
 
     def roll(self, rate: float) -> bool:
@@ -139,20 +142,25 @@ class _Req:
 
     def json(self) -> Any:
         if not self.body.strip():
-            raise SalesforceError(400, "JSON_PARSER_ERROR",
-                                  "No content to map due to end-of-input at [line:1, column:0]")
+            raise SalesforceError(
+                400,
+                "JSON_PARSER_ERROR",
+                "No content to map due to end-of-input at [line:1, column:0]",
+            )
         try:
             return json.loads(self.body)
         except json.JSONDecodeError as exc:
             shown = exc.doc[exc.pos] if exc.pos < len(exc.doc) else "EOF"
             raise SalesforceError(
-                400, "JSON_PARSER_ERROR",
+                400,
+                "JSON_PARSER_ERROR",
                 f"Unexpected character ('{shown}' (code {ord(shown[0]) if shown != 'EOF' else -1}"
                 f")): {exc.msg} at [line:{exc.lineno}, column:{exc.colno}]",
             ) from None
         except UnicodeDecodeError:
-            raise SalesforceError(400, "JSON_PARSER_ERROR",
-                                  "Invalid UTF-8 in the request body") from None
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "Invalid UTF-8 in the request body"
+            ) from None
 
 
 @dataclass
@@ -165,8 +173,11 @@ class _Answer:
 def _versions() -> list[dict[str, str]]:
     seasons = ("Winter", "Spring", "Summer")
     return [
-        {"label": f"{seasons[(n - 20) % 3]} '{11 + (n - 20) // 3}",
-         "url": f"/services/data/v{n}.0", "version": f"{n}.0"}
+        {
+            "label": f"{seasons[(n - 20) % 3]} '{11 + (n - 20) // 3}",
+            "url": f"/services/data/v{n}.0",
+            "version": f"{n}.0",
+        }
         for n in range(31, 63)
     ]
 
@@ -213,10 +224,14 @@ class SalesforceServer:
         self._server = WSGIServer(port, self._wsgi, ssl_context)
         self.port = self._server.server_address[1]
         scheme = "https" if tls else "http"
-        self.instance_url = f"https://127.0.0.1:{self.port}" if tls else \
-            f"{scheme}://127.0.0.1:{self.port}"
+        self.instance_url = (
+            f"https://127.0.0.1:{self.port}" if tls else f"{scheme}://127.0.0.1:{self.port}"
+        )
         self.oauth = OAuthConfig.build(
-            users, client_id, client_secret, jwt_public_key_pem,
+            users,
+            client_id,
+            client_secret,
+            jwt_public_key_pem,
             tuple(jwt_audiences) if jwt_audiences else (*STANDARD_AUDIENCES, self.instance_url),
         )
         self._sessions: dict[str, str] = {}  # token -> user Id
@@ -224,9 +239,12 @@ class SalesforceServer:
             org.ensure_user(username)
         self.access_token = access_token or self._new_token()
         self._sessions[self.access_token] = org.ensure_user(self.oauth.run_as)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.02},
-                                        name=f"salesforce-standin-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"salesforce-standin-{self.port}",
+            daemon=True,
+        )
         self._stopped = False
 
     # lifecycle -------------------------------------------------------------------------------
@@ -300,8 +318,13 @@ class SalesforceServer:
         """The private key matching the server's JWT key (generated when none was given)."""
         return self.oauth.ensure_key_pair()
 
-    def make_jwt(self, username: str | None = None, audience: str | None = None,
-                 expires_in: int = 180, client_id: str | None = None) -> str:
+    def make_jwt(
+        self,
+        username: str | None = None,
+        audience: str | None = None,
+        expires_in: int = 180,
+        client_id: str | None = None,
+    ) -> str:
         """A JWT-bearer assertion the token endpoint accepts (for tests and the demo)."""
         import time
 
@@ -337,8 +360,17 @@ class SalesforceServer:
             raise
         except Exception:  # never let a bug look like a dropped connection
             log.exception("salesforce stand-in: unexpected error")
-            response = self._json(_Answer(500, [{"errorCode": "UNKNOWN_EXCEPTION",
-                                                 "message": "An unexpected error occurred."}]))
+            response = self._json(
+                _Answer(
+                    500,
+                    [
+                        {
+                            "errorCode": "UNKNOWN_EXCEPTION",
+                            "message": "An unexpected error occurred.",
+                        }
+                    ],
+                )
+            )
         return response(environ, start_response)
 
     @staticmethod
@@ -346,8 +378,9 @@ class SalesforceServer:
         if answer.status == 204:
             return Response(status=204, headers=headers)
         data = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
-        return Response(data, status=answer.status, content_type=answer.content_type,
-                        headers=headers)
+        return Response(
+            data, status=answer.status, content_type=answer.content_type, headers=headers
+        )
 
     def _drop(self, environ: dict[str, Any]) -> None:
         sock = environ.get("sandbox.socket")
@@ -367,8 +400,11 @@ class SalesforceServer:
 
     def _token(self, request: Request) -> Response:
         if request.method != "POST":
-            return self._json(_Answer(405, {"error": "invalid_request",
-                                            "error_description": "must use HTTP POST"}))
+            return self._json(
+                _Answer(
+                    405, {"error": "invalid_request", "error_description": "must use HTTP POST"}
+                )
+            )
         form = {key: request.form.get(key, "") for key in request.form}
         try:
             username = authenticate(self.oauth, form, request.headers.get("Authorization", ""))
@@ -376,17 +412,24 @@ class SalesforceServer:
             return self._json(_Answer(400, exc.body(), "application/json;charset=UTF-8"))
         token = self.issue_token(username)
         user_id = self.org.ensure_user(username)
-        return self._json(_Answer(200, token_response(self.oauth, token, self.instance_url,
-                                                      self.org.org_id, user_id)))
+        return self._json(
+            _Answer(
+                200, token_response(self.oauth, token, self.instance_url, self.org.org_id, user_id)
+            )
+        )
 
     def _sandbox(self, request: Request) -> Response:
         token = self._bearer(request)
         with self._lock:
             valid = token is not None and (token == self.access_token or token in self._sessions)
         if not valid:
-            return self._json(_Answer(401, [{"message": "Session expired or invalid",
-                                             "errorCode": "INVALID_SESSION_ID"}]))
-        name = request.path[len("/_sandbox/"):].rstrip("/")
+            return self._json(
+                _Answer(
+                    401,
+                    [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+                )
+            )
+        name = request.path[len("/_sandbox/") :].rstrip("/")
         if name == "knobs":
             if request.method == "POST":
                 try:
@@ -400,9 +443,13 @@ class SalesforceServer:
             return self._json(_Answer(200, self.knobs.to_dict()))
         if name == "stats":
             with self._lock:
-                stats = {"api_calls": self.api_calls, "api_limit": self.api_limit,
-                         "requests": len(self.calls), "sessions": len(self._sessions),
-                         "page_size": self.page_size}
+                stats = {
+                    "api_calls": self.api_calls,
+                    "api_limit": self.api_limit,
+                    "requests": len(self.calls),
+                    "sessions": len(self._sessions),
+                    "page_size": self.page_size,
+                }
             return self._json(_Answer(200, stats))
         if name == "reset_counters" and request.method == "POST":
             self.reset_counters()
@@ -433,8 +480,17 @@ class SalesforceServer:
             self._stopping.wait(min(hang_seconds, MAX_HANG_SECONDS))
             self._drop(environ)
         if fault:
-            return self._json(_Answer(503, [{"errorCode": "SERVER_UNAVAILABLE",
-                                             "message": "Server temporarily unavailable."}]))
+            return self._json(
+                _Answer(
+                    503,
+                    [
+                        {
+                            "errorCode": "SERVER_UNAVAILABLE",
+                            "message": "Server temporarily unavailable.",
+                        }
+                    ],
+                )
+            )
         token = self._bearer(request)
         with self._lock:
             authorized = token is not None and token in self._sessions
@@ -446,13 +502,26 @@ class SalesforceServer:
                     self.api_calls += 1
             used = self.api_calls
         if not authorized:
-            return self._json(_Answer(401, [{"message": "Session expired or invalid",
-                                             "errorCode": "INVALID_SESSION_ID"}]))
+            return self._json(
+                _Answer(
+                    401,
+                    [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+                )
+            )
         limit_header = {"Sforce-Limit-Info": f"api-usage={used}/{self.api_limit}"}
         if over_limit:
-            return self._json(_Answer(403, [{"message": "TotalRequests Limit exceeded.",
-                                             "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
-                              limit_header)
+            return self._json(
+                _Answer(
+                    403,
+                    [
+                        {
+                            "message": "TotalRequests Limit exceeded.",
+                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                        }
+                    ],
+                ),
+                limit_header,
+            )
         req = _Req(
             method=request.method,
             rest=(match.group(2) or "").rstrip("/"),
@@ -486,17 +555,24 @@ class SalesforceServer:
 
     @staticmethod
     def _method_not_allowed(req: _Req, allowed: str) -> SalesforceError:
-        return SalesforceError(405, "METHOD_NOT_ALLOWED",
-                               f"HTTP Method '{req.method}' not allowed. Allowed are {allowed}")
+        return SalesforceError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{req.method}' not allowed. Allowed are {allowed}",
+        )
 
     def _route(self, req: _Req) -> _Answer:
         parts = [p for p in req.rest.split("/") if p != ""] if req.rest else []
         version = req.version
         if not parts:
             base = f"/services/data/v{version}"
-            return _Answer(200, {name: f"{base}/{name}" for name in
-                                 ("sobjects", "query", "queryAll", "limits", "composite",
-                                  "jobs")})
+            return _Answer(
+                200,
+                {
+                    name: f"{base}/{name}"
+                    for name in ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
+                },
+            )
         head = parts[0]
         if head == "sobjects":
             return self._sobjects(req, parts[1:])
@@ -524,8 +600,7 @@ class SalesforceServer:
             used = self.api_calls
         jobs = len(self.bulk.jobs)
         return {
-            "DailyApiRequests": {"Max": self.api_limit,
-                                 "Remaining": max(self.api_limit - used, 0)},
+            "DailyApiRequests": {"Max": self.api_limit, "Remaining": max(self.api_limit - used, 0)},
             "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000 - jobs},
             "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
             "DailyBulkV2QueryFileStorageMB": {"Max": 1048576, "Remaining": 1048576},
@@ -563,14 +638,21 @@ class SalesforceServer:
             if req.method == "GET":
                 fields = [f for f in req.args.get("fields", "").split(",") if f.strip()]
                 if normalize_id(record_id) is None:
-                    raise SalesforceError(404, "NOT_FOUND", "Provided external ID field does "
-                                          f"not exist or is not accessible: {record_id}")
+                    raise SalesforceError(
+                        404,
+                        "NOT_FOUND",
+                        "Provided external ID field does "
+                        f"not exist or is not accessible: {record_id}",
+                    )
                 return _Answer(200, self.org.get(obj.name, record_id, fields or None, version))
             if req.method == "PATCH":
                 body = req.json()
                 if isinstance(body, dict):
-                    body = {k: v for k, v in body.items() if k.lower() != "id"
-                            or normalize_id(str(v)) != normalize_id(record_id)}
+                    body = {
+                        k: v
+                        for k, v in body.items()
+                        if k.lower() != "id" or normalize_id(str(v)) != normalize_id(record_id)
+                    }
                 self.org.update(obj.name, record_id, body)
                 return _Answer(204)
             if req.method == "DELETE":
@@ -580,10 +662,15 @@ class SalesforceServer:
         if len(parts) == 3:
             f = obj.field(parts[1])
             if f is None or not (f.external_id or f.name == "Id"):
-                raise SalesforceError(404, "NOT_FOUND", "Provided external ID field does not "
-                                      f"exist or is not accessible: {parts[1]}")
-            return self._sobjects(_Req(req.method, req.rest, req.version, req.args, req.body,
-                                       req.content_type), [parts[0], parts[2]])
+                raise SalesforceError(
+                    404,
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {parts[1]}",
+                )
+            return self._sobjects(
+                _Req(req.method, req.rest, req.version, req.args, req.body, req.content_type),
+                [parts[0], parts[2]],
+            )
         raise not_found()
 
     # query
@@ -610,14 +697,16 @@ class SalesforceServer:
         if req.method == "DELETE":
             ids = [i for i in req.args.get("ids", "").split(",") if i]
             all_or_none = req.args.get("allOrNone", "false").lower() == "true"
-            return _Answer(200, self._collection_write("delete", [{"id": i} for i in ids],
-                                                       all_or_none))
+            return _Answer(
+                200, self._collection_write("delete", [{"id": i} for i in ids], all_or_none)
+            )
         if req.method not in ("POST", "PATCH"):
             raise self._method_not_allowed(req, "POST,PATCH,DELETE")
         body = req.json()
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise SalesforceError(400, "JSON_PARSER_ERROR",
-                                  "The request body must be an object with a records array")
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "The request body must be an object with a records array"
+            )
         all_or_none = bool(body.get("allOrNone", False))
         operation = "create" if req.method == "POST" else "update"
         return _Answer(200, self._collection_write(operation, body["records"], all_or_none))
@@ -645,11 +734,13 @@ class SalesforceServer:
                 records.append(None)
         return _Answer(200, records)
 
-    def _collection_write(self, operation: str, records: list[Any],
-                          all_or_none: bool) -> list[dict[str, Any]]:
+    def _collection_write(
+        self, operation: str, records: list[Any], all_or_none: bool
+    ) -> list[dict[str, Any]]:
         if len(records) > MAX_COLLECTION_RECORDS:
             raise SalesforceError(
-                400, "EXCEEDED_ID_LIMIT",
+                400,
+                "EXCEEDED_ID_LIMIT",
                 "record limit reached. cannot submit more than 200 records into this call",
             )
         results: list[dict[str, Any]] = []
@@ -668,18 +759,22 @@ class SalesforceServer:
                         results.append({"id": record_id, "success": True, "errors": []})
                     except SalesforceError as exc:
                         errors += 1
-                        failed: dict[str, Any] = {"success": False,
-                                                  "errors": [exc.to_record_error()]}
+                        failed: dict[str, Any] = {
+                            "success": False,
+                            "errors": [exc.to_record_error()],
+                        }
                         if operation != "create" and isinstance(record, dict):
                             failed = {"id": record.get("id") or record.get("Id"), **failed}
                         results.append(failed)
                 if all_or_none and errors:
                     raise _Rollback
         except _Rollback:
-            rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                      "message": "Record rolled back because not all records were valid and "
-                                 "the request was using AllOrNone header",
-                      "fields": []}
+            rolled = {
+                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                "message": "Record rolled back because not all records were valid and "
+                "the request was using AllOrNone header",
+                "fields": [],
+            }
             for result in results:
                 if result["success"]:
                     result["success"] = False
@@ -702,18 +797,19 @@ class SalesforceServer:
         attributes = record.get("attributes")
         sobject = attributes.get("type") if isinstance(attributes, dict) else None
         if not isinstance(sobject, str):
-            raise SalesforceError(400, "INVALID_TYPE",
-                                  "Each record must have an attributes object with a type")
+            raise SalesforceError(
+                400, "INVALID_TYPE", "Each record must have an attributes object with a type"
+            )
         fields = {k: v for k, v in record.items() if k.lower() != "id"}
         if operation == "create":
             if record.get("id") is not None or record.get("Id") is not None:
-                raise SalesforceError(400, "INVALID_FIELD",
-                                      "cannot specify Id in an insert call", [])
+                raise SalesforceError(
+                    400, "INVALID_FIELD", "cannot specify Id in an insert call", []
+                )
             return self.org.create(sobject, fields)
         record_id = record.get("id") or record.get("Id")
         if not record_id:
-            raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call",
-                                  [])
+            raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", [])
         try:
             self.org.update(sobject, record_id, fields)
         except SalesforceError as exc:
@@ -726,8 +822,7 @@ class SalesforceServer:
             return exc
         if normalize_id(str(record_id)) is None:
             return SalesforceError(400, "MALFORMED_ID", f"malformed id {record_id}", [])
-        return SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                               [])
+        return SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
 
     def _object_name_for_id(self, record_id: Any) -> str:
         normalized = normalize_id(str(record_id))
@@ -742,17 +837,21 @@ class SalesforceServer:
         body = req.json()
         subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
         if not isinstance(subrequests, list) or not subrequests:
-            raise SalesforceError(400, "JSON_PARSER_ERROR",
-                                  "compositeRequest must be a non-empty array")
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "compositeRequest must be a non-empty array"
+            )
         if len(subrequests) > MAX_COMPOSITE_SUBREQUESTS:
-            raise SalesforceError(400, "LIMIT_EXCEEDED",
-                                  "Composite API supports at most 25 subrequests")
+            raise SalesforceError(
+                400, "LIMIT_EXCEEDED", "Composite API supports at most 25 subrequests"
+            )
         all_or_none = bool(body.get("allOrNone", False))
         results: dict[str, Any] = {}
         answers: list[dict[str, Any]] = []
-        halted = {"errorCode": "PROCESSING_HALTED",
-                  "message": "The transaction was rolled back since another operation in the "
-                             "same transaction failed."}
+        halted = {
+            "errorCode": "PROCESSING_HALTED",
+            "message": "The transaction was rolled back since another operation in the "
+            "same transaction failed.",
+        }
 
         class _Rollback(Exception):
             pass
@@ -763,12 +862,24 @@ class SalesforceServer:
                 for sub in subrequests:
                     ref = sub.get("referenceId", "") if isinstance(sub, dict) else ""
                     if failed and all_or_none:
-                        answers.append({"body": [halted], "httpHeaders": {},
-                                        "httpStatusCode": 400, "referenceId": ref})
+                        answers.append(
+                            {
+                                "body": [halted],
+                                "httpHeaders": {},
+                                "httpStatusCode": 400,
+                                "referenceId": ref,
+                            }
+                        )
                         continue
                     answer = self._composite_one(sub, results, req.version)
-                    answers.append({"body": answer.body, "httpHeaders": {},
-                                    "httpStatusCode": answer.status, "referenceId": ref})
+                    answers.append(
+                        {
+                            "body": answer.body,
+                            "httpHeaders": {},
+                            "httpStatusCode": answer.status,
+                            "referenceId": ref,
+                        }
+                    )
                     if answer.status < 300:
                         results[ref] = answer.body
                     else:
@@ -783,27 +894,45 @@ class SalesforceServer:
 
     def _composite_one(self, sub: Any, results: dict[str, Any], version: str) -> _Answer:
         if not isinstance(sub, dict) or not isinstance(sub.get("url"), str):
-            return _Answer(400, [{"errorCode": "JSON_PARSER_ERROR",
-                                  "message": "Each subrequest needs a method and a url"}])
+            return _Answer(
+                400,
+                [
+                    {
+                        "errorCode": "JSON_PARSER_ERROR",
+                        "message": "Each subrequest needs a method and a url",
+                    }
+                ],
+            )
         try:
             url = self._resolve_refs(sub["url"], results)
             body = self._resolve_refs(sub.get("body"), results)
         except KeyError as exc:
-            return _Answer(400, [{"errorCode": "PROCESSING_HALTED",
-                                  "message": f"Invalid reference specified. No value for "
-                                             f"{exc.args[0]} found"}])
+            return _Answer(
+                400,
+                [
+                    {
+                        "errorCode": "PROCESSING_HALTED",
+                        "message": f"Invalid reference specified. No value for {exc.args[0]} found",
+                    }
+                ],
+            )
         parsed = urlsplit(url)
         match = _VERSION_PATH.match(parsed.path)
         if not match:
             return _Answer(404, not_found().to_json())
         args = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        sub_req = _Req(str(sub.get("method", "GET")).upper(),
-                       (match.group(2) or "").rstrip("/"), match.group(1), args,
-                       json.dumps(body).encode() if body is not None else b"")
+        sub_req = _Req(
+            str(sub.get("method", "GET")).upper(),
+            (match.group(2) or "").rstrip("/"),
+            match.group(1),
+            args,
+            json.dumps(body).encode() if body is not None else b"",
+        )
         return self.dispatch(sub_req)
 
     def _resolve_refs(self, value: Any, results: dict[str, Any]) -> Any:
         if isinstance(value, str):
+
             def substitute(match: re.Match[str]) -> str:
                 ref, path = match.group(1), match.group(2)
                 if ref not in results:
@@ -847,8 +976,11 @@ class SalesforceServer:
                 raise self._method_not_allowed(req, "PUT")
             self.bulk.upload(job_id, req.body)
             return _Answer(201, "")
-        if len(parts) == 2 and parts[1].lower() in ("successfulresults", "failedresults",
-                                                    "unprocessedrecords"):
+        if len(parts) == 2 and parts[1].lower() in (
+            "successfulresults",
+            "failedresults",
+            "unprocessedrecords",
+        ):
             if req.method != "GET":
                 raise self._method_not_allowed(req, "GET")
             return _Answer(200, self.bulk.results(job_id, parts[1]), "text/csv")

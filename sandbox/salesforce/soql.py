@@ -27,27 +27,80 @@ from typing import Any
 
 from .errors import SalesforceError
 
-KEYWORDS = frozenset({
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "INCLUDES", "EXCLUDES",
-    "GROUP", "BY", "HAVING", "ORDER", "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT",
-    "OFFSET", "NULL", "TRUE", "FALSE", "WITH", "FOR", "USING", "SCOPE", "TYPEOF", "WHEN",
-    "THEN", "ELSE", "END", "UPDATE", "VIEW", "REFERENCE", "ROLLUP", "CUBE",
-})
+KEYWORDS = frozenset(
+    {
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "LIKE",
+        "INCLUDES",
+        "EXCLUDES",
+        "GROUP",
+        "BY",
+        "HAVING",
+        "ORDER",
+        "ASC",
+        "DESC",
+        "NULLS",
+        "FIRST",
+        "LAST",
+        "LIMIT",
+        "OFFSET",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "WITH",
+        "FOR",
+        "USING",
+        "SCOPE",
+        "TYPEOF",
+        "WHEN",
+        "THEN",
+        "ELSE",
+        "END",
+        "UPDATE",
+        "VIEW",
+        "REFERENCE",
+        "ROLLUP",
+        "CUBE",
+    }
+)
 AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
 
 # Date literals: name -> takes ":n".
 DATE_LITERALS = {
-    "YESTERDAY": False, "TODAY": False, "TOMORROW": False,
-    "LAST_WEEK": False, "THIS_WEEK": False, "NEXT_WEEK": False,
-    "LAST_MONTH": False, "THIS_MONTH": False, "NEXT_MONTH": False,
-    "LAST_90_DAYS": False, "NEXT_90_DAYS": False,
-    "THIS_QUARTER": False, "LAST_QUARTER": False, "NEXT_QUARTER": False,
-    "THIS_YEAR": False, "LAST_YEAR": False, "NEXT_YEAR": False,
-    "LAST_N_DAYS": True, "NEXT_N_DAYS": True, "N_DAYS_AGO": True,
-    "LAST_N_WEEKS": True, "NEXT_N_WEEKS": True,
-    "LAST_N_MONTHS": True, "NEXT_N_MONTHS": True,
-    "LAST_N_QUARTERS": True, "NEXT_N_QUARTERS": True,
-    "LAST_N_YEARS": True, "NEXT_N_YEARS": True,
+    "YESTERDAY": False,
+    "TODAY": False,
+    "TOMORROW": False,
+    "LAST_WEEK": False,
+    "THIS_WEEK": False,
+    "NEXT_WEEK": False,
+    "LAST_MONTH": False,
+    "THIS_MONTH": False,
+    "NEXT_MONTH": False,
+    "LAST_90_DAYS": False,
+    "NEXT_90_DAYS": False,
+    "THIS_QUARTER": False,
+    "LAST_QUARTER": False,
+    "NEXT_QUARTER": False,
+    "THIS_YEAR": False,
+    "LAST_YEAR": False,
+    "NEXT_YEAR": False,
+    "LAST_N_DAYS": True,
+    "NEXT_N_DAYS": True,
+    "N_DAYS_AGO": True,
+    "LAST_N_WEEKS": True,
+    "NEXT_N_WEEKS": True,
+    "LAST_N_MONTHS": True,
+    "NEXT_N_MONTHS": True,
+    "LAST_N_QUARTERS": True,
+    "NEXT_N_QUARTERS": True,
+    "LAST_N_YEARS": True,
+    "NEXT_N_YEARS": True,
 }
 
 MAX_QUERY_LENGTH = 100_000
@@ -123,8 +176,9 @@ def tokenize(text: str) -> list[Token]:
                 continue
             bad = _BAD_DATETIME.match(text, i)
             if bad:
-                raise malformed(text, i, f"line 1:{i} no viable alternative at character "
-                                         f"'{bad.group()}'")
+                raise malformed(
+                    text, i, f"line 1:{i} no viable alternative at character '{bad.group()}'"
+                )
             m = _DATE.match(text, i)
             if m:
                 tokens.append(Token("DATE", m.group(), i))
@@ -135,7 +189,7 @@ def tokenize(text: str) -> list[Token]:
             assert m is not None  # the first character is an ASCII digit
             end = m.end()
             if end < n and (text[end].isalpha() or text[end] == "_"):
-                raise malformed(text, i, f"unexpected token: '{text[i:end + 1]}'")
+                raise malformed(text, i, f"unexpected token: '{text[i : end + 1]}'")
             tokens.append(Token("NUMBER", m.group(), i))
             i = end
             continue
@@ -257,7 +311,8 @@ class Parser:
     def __init__(self, text: str) -> None:
         if len(text) > MAX_QUERY_LENGTH:
             raise SalesforceError(
-                400, "QUERY_TOO_COMPLICATED",
+                400,
+                "QUERY_TOO_COMPLICATED",
                 f"Query is too long: {len(text)} characters (maximum {MAX_QUERY_LENGTH})",
             )
         self.text = text
@@ -332,8 +387,9 @@ class Parser:
             self.advance()
             self.expect_kw("BY")
             if self.is_kw("ROLLUP", "CUBE"):
-                raise malformed(self.text, self.tok.pos,
-                                f"{self.tok.upper} is not supported by this stand-in")
+                raise malformed(
+                    self.text, self.tok.pos, f"{self.tok.upper} is not supported by this stand-in"
+                )
             query.group_by.append(self.path())
             while self.tok.kind == ",":
                 self.advance()
@@ -408,8 +464,9 @@ class Parser:
             self.expect(")")
             return Func(name, None, name_tok.pos, raw)
         if name not in AGGREGATES:
-            raise malformed(self.text, name_tok.pos,
-                            f"Unknown or unsupported function: {name_tok.text}")
+            raise malformed(
+                self.text, name_tok.pos, f"Unknown or unsupported function: {name_tok.text}"
+            )
         arg = None
         if self.tok.kind != ")":
             arg = self.path()
@@ -504,8 +561,11 @@ class Parser:
             self.expect(")")
             return InList(lhs, negated, values, op_tok.pos)
         if self.is_kw("INCLUDES", "EXCLUDES"):
-            raise malformed(self.text, op_tok.pos,
-                            f"{op_tok.upper} is only valid on multi-select picklist fields")
+            raise malformed(
+                self.text,
+                op_tok.pos,
+                f"{op_tok.upper} is only valid on multi-select picklist fields",
+            )
         raise self.unexpected()
 
     def value(self) -> Literal:
@@ -545,8 +605,7 @@ class Parser:
                     n = self.integer()
                 return Literal("dateliteral", (word, n), token.pos)
         if token.kind == ":":
-            raise malformed(self.text, token.pos,
-                            "Bind variables are only available in Apex code")
+            raise malformed(self.text, token.pos, "Bind variables are only available in Apex code")
         raise self.unexpected()
 
 
@@ -560,8 +619,19 @@ def parse(text: str) -> Query:
 # String literals ---------------------------------------------------------------------------
 
 _SIMPLE_ESCAPES = {
-    "n": "\n", "N": "\n", "r": "\r", "R": "\r", "t": "\t", "T": "\t",
-    "b": "\b", "B": "\b", "f": "\f", "F": "\f", '"': '"', "'": "'", "\\": "\\",
+    "n": "\n",
+    "N": "\n",
+    "r": "\r",
+    "R": "\r",
+    "t": "\t",
+    "T": "\t",
+    "b": "\b",
+    "B": "\b",
+    "f": "\f",
+    "F": "\f",
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
 }
 
 
@@ -596,7 +666,8 @@ def decode_string(text: str, raw: str, pos: int, *, like: bool) -> str:
             i += 6
             continue
         raise malformed(
-            text, pos,
+            text,
+            pos,
             f"Invalid string literal '{raw}'. Illegal character sequence '\\{nxt}' in string "
             "literal.",
         )

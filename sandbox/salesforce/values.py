@@ -56,10 +56,17 @@ def parse_datetime(text: str) -> dt.datetime | None:
         if zone and zone != "Z":
             sign = -1 if zone[0] == "-" else 1
             digits = zone[1:].replace(":", "")
-            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]),
-                                                 minutes=int(digits[2:])))
-        return dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
-                           int(second or 0), micro, tzinfo=tz)
+            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        return dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
     except ValueError:
         return None
 
@@ -87,9 +94,12 @@ def fast_to_18(id15: str) -> str:
     the same answer.
     """
     bits = id15.translate(_CASE_BITS)
-    return (id15 + _CHECKSUM_ALPHABET[int(bits[4::-1], 2)]
-            + _CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
-            + _CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)])
+    return (
+        id15
+        + _CHECKSUM_ALPHABET[int(bits[4::-1], 2)]
+        + _CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
+        + _CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)]
+    )
 
 
 def normalize_id(value: str) -> str | None:
@@ -101,8 +111,7 @@ def normalize_id(value: str) -> str | None:
     """
     if not isinstance(value, str):
         return None
-    if len(value) == 18 and value.isascii() and value.isalnum() and \
-            fast_to_18(value[:15]) == value:
+    if len(value) == 18 and value.isascii() and value.isalnum() and fast_to_18(value[:15]) == value:
         return value
     if is_salesforce_id(value):
         return to_18(value)
@@ -137,8 +146,15 @@ def _json_token(value: Any) -> str:
 
 
 _JAVA_TYPES = {
-    "boolean": "boolean", "double": "double", "currency": "double", "percent": "double",
-    "int": "int", "date": "date", "datetime": "datetime", "reference": "id", "id": "id",
+    "boolean": "boolean",
+    "double": "double",
+    "currency": "double",
+    "percent": "double",
+    "int": "int",
+    "date": "date",
+    "datetime": "datetime",
+    "reference": "id",
+    "id": "id",
 }
 
 
@@ -155,8 +171,10 @@ def _parser_error(f: Field, value: Any) -> SalesforceError:
 
 def _csv_type_error(f: Field, value: Any) -> SalesforceError:
     return SalesforceError(
-        400, "INVALID_TYPE_ON_FIELD_IN_RECORD",
-        f"{f.label}: value not of required type: {value}", [f.name],
+        400,
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        f"{f.label}: value not of required type: {value}",
+        [f.name],
     )
 
 
@@ -201,8 +219,10 @@ def coerce(f: Field, value: Any, *, csv: bool = False) -> Any:
         limit = 10 ** max(f.precision - f.scale, 1)
         if abs(number) >= limit:
             raise SalesforceError(
-                400, "NUMBER_OUTSIDE_VALID_RANGE",
-                f"{f.label}: value outside of valid range on numeric field: {value}", [f.name],
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{f.label}: value outside of valid range on numeric field: {value}",
+                [f.name],
             )
         return round(float(number), f.scale)
     if f.type == "date":
@@ -213,8 +233,11 @@ def coerce(f: Field, value: Any, *, csv: bool = False) -> Any:
         parsed_dt = parse_datetime(value)
         if parsed_dt is None:
             raise error(f, value)
-        return parsed_dt.date().isoformat() if _DATE_RE.match(value.strip()) else \
-            parsed_dt.astimezone(UTC).date().isoformat()
+        return (
+            parsed_dt.date().isoformat()
+            if _DATE_RE.match(value.strip())
+            else parsed_dt.astimezone(UTC).date().isoformat()
+        )
     if f.type == "datetime":
         if not isinstance(value, str):
             raise error(f, value)
@@ -246,8 +269,10 @@ def coerce(f: Field, value: Any, *, csv: bool = False) -> Any:
         return None  # Salesforce stores empty text as null
     if f.length and len(value) > f.length:
         raise SalesforceError(
-            400, "STRING_TOO_LONG",
-            f"{f.label}: data value too large: {value[:255]} (max length={f.length})", [f.name],
+            400,
+            "STRING_TOO_LONG",
+            f"{f.label}: data value too large: {value[:255]} (max length={f.length})",
+            [f.name],
         )
     if f.type == "email" and not _EMAIL_RE.match(value):
         raise SalesforceError(
@@ -255,8 +280,10 @@ def coerce(f: Field, value: Any, *, csv: bool = False) -> Any:
         )
     if f.type == "picklist" and f.restricted and value not in f.picklist:
         raise SalesforceError(
-            400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-            f"{f.label}: bad value for restricted picklist field: {value}", [f.name],
+            400,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{f.label}: bad value for restricted picklist field: {value}",
+            [f.name],
         )
     return value
 

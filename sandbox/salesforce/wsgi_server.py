@@ -104,8 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         answer: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             answer["status"], answer["headers"] = status, headers
             return lambda data: None
 
@@ -150,8 +151,9 @@ class WSGIServer(ThreadingHTTPServer):
         sock, address = self.socket.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle delay on replies
         if self.ssl_context is not None:
-            sock = self.ssl_context.wrap_socket(sock, server_side=True,
-                                                do_handshake_on_connect=False)
+            sock = self.ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
         return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -92,8 +92,9 @@ def seeded() -> Iterator[Seeded]:
     try:
         sf_server = start_salesforce(org, port=0)
         today = org.clock().date()
-        report = seed(org, stripe_server.api_base, stripe_server.api_key,
-                      accounts=SEED_ACCOUNTS, today=today)
+        report = seed(
+            org, stripe_server.api_base, stripe_server.api_key, accounts=SEED_ACCOUNTS, today=today
+        )
         yield Seeded(org, sf_server, stripe_server, report, today)
     finally:
         if sf_server is not None:
