@@ -212,13 +212,20 @@ class ImportRunner:
                 "title": f"Import #{request.id}: rows not written, with the reason",
             },
         ]
+        # The progress message already reads as the summary; say it again only when there is
+        # none (its post failed), so the thread does not show the same line twice.
+        comment = (
+            f"<@{request.requester}>, the result files of import #{request.id}:"
+            if request.progress_ts
+            else f"{text}\n<@{request.requester}>"
+        )
         posted = best_effort(
             "result upload",
             lambda: self.client.files_upload_v2(
                 channel=request.approval_channel,
                 thread_ts=request.approval_ts,
                 file_uploads=files,
-                initial_comment=f"{text}\n<@{request.requester}>",
+                initial_comment=comment,
             ),
         )
         if posted is not None:

@@ -72,6 +72,8 @@ def test_new_customers_from_upload_to_success_csv(world: ImportWorld) -> None:
              if c.params.get("ts") == progress["ts"]]  # fmt: skip
     assert "writing Accounts: 0 of 2 rows done" in edits[0]  # one message, edited
     assert "finished: 2 created" in edits[-1]
+    thread = world.slack.thread(APPROVALS_CHANNEL, request["ts"])
+    assert sum("finished: 2 created" in m.get("text", "") for m in thread) == 1  # said once
 
 
 def test_existing_accounts_get_their_stripe_id_and_payment_methods(world: ImportWorld) -> None:
