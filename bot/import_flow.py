@@ -251,8 +251,15 @@ class ImportFlow:
         """The report, privately, and the rejected rows as a CSV in the requester's DM."""
         text = f"{escape(report.filename)}: {escape(plan_summary(report))}. {outcome}"
         self.tell(reply, text, report_blocks(report, outcome))
-        if not report.has_rejections:
-            return
+        if report.has_rejections:
+            # The answer is given; the CSV repeats its rejected rows. Slack refusing the file
+            # must not turn "sent for approval" into "something went wrong".
+            best_effort(
+                "rejected rows for the requester", lambda: self._rejected_rows(reply, report)
+            )
+
+    def _rejected_rows(self, reply: Reply, report: ImportReport) -> None:
+        """The rejected rows as a CSV, where the requester was answered (or in their DM)."""
         comment: str | None = (
             f"The {plural(report.plan.rejected_rows, 'row')} of *{escape(report.filename)}* "
             "that cannot be imported, each with the reason:"
