@@ -38,6 +38,9 @@ RUNNER = runner_identity()  # this process, as lease holder
 HEARTBEAT_SECONDS = 15
 PROGRESS_INTERVAL = 1.0  # seconds between edits of the progress message
 IDLE_SECONDS = 5.0  # the worker thread ends after this long without work
+# When Slack refuses the results (the upload step is not retried by slack-sdk), they are
+# posted again this many seconds later, then at the next start-up.
+REPORT_RETRIES = (2.0, 8.0, 30.0)
 
 
 def best_effort(what: str, call: Callable[[], Any]) -> Any:
@@ -63,6 +66,7 @@ class ImportRunner:
         self._queue: queue.Queue[tuple[str, int]] = queue.Queue()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._report_attempts: dict[int, int] = {}
         # Called with each request the start-up sweep expired (the feature updates its message).
         self.on_expired: Callable[[ImportRequest], None] = lambda request: None
 
@@ -101,6 +105,8 @@ class ImportRunner:
             try:
                 if kind == "resume":
                     self._resume()
+                elif kind == "report":
+                    self._post_results(request_id)
                 else:
                     self._run(request_id)
             except Exception:  # a bug in one run must not stop the runner
@@ -184,19 +190,38 @@ class ImportRunner:
     # --- Slack ------------------------------------------------------------------------------
 
     def _post_results(self, request_id: int) -> None:
+        """The final progress edit and the result files. What Slack refuses is tried again
+        (`REPORT_RETRIES`): a thread left saying "running", or without its results, would not
+        tell the truth. The files are posted once; the edit may be repeated."""
         request = self.store.get(request_id)
         if request is None or not request.approval_channel:
             return
-        rows = self.store.rows(request_id)
         counts = self.store.state_counts(request_id)
         text = finished_text(request, counts)
-        if request.progress_ts:
+        edited = not request.progress_ts or (
             best_effort(
                 "progress update",
                 lambda: self.client.chat_update(
                     channel=request.approval_channel, ts=request.progress_ts, text=text
                 ),
             )
+            is not None
+        )
+        posted = request.reported_at is not None or self._upload_results(request, text)
+        if edited and posted:
+            self._report_attempts.pop(request_id, None)
+            return
+        attempt = self._report_attempts.get(request_id, 0)
+        if attempt < len(REPORT_RETRIES):
+            self._report_attempts[request_id] = attempt + 1
+            timer = threading.Timer(REPORT_RETRIES[attempt], self._submit, ("report", request_id))
+            timer.daemon = True
+            timer.start()
+
+    def _upload_results(self, request: ImportRequest, text: str) -> bool:
+        """The success and error CSVs in the thread; True once Slack has them."""
+        request_id = request.id
+        rows = self.store.rows(request_id)
         report = stored_report(request.report, rows)
         outcomes = [RowOutcome(r.planned, r.run) for r in rows]
         stem = file_stem(request.file_name)
@@ -228,8 +253,10 @@ class ImportRunner:
                 initial_comment=comment,
             ),
         )
-        if posted is not None:
-            self.store.mark_reported(request_id, self.services.clock())
+        if posted is None:
+            return False
+        self.store.mark_reported(request_id, self.services.clock())
+        return True
 
 
 class ProgressMessage:
