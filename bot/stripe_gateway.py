@@ -33,6 +33,10 @@ STRIPE_API_BASE = "https://api.stripe.com"
 # Calls let through at once before the average rate applies, so a lookup's customer and
 # payment methods go out together; should a burst meet Stripe's limit, its 429 is retried.
 BURST = 10
+# Kept-alive connections shared by every thread: calls in flight at once are bounded by the
+# rate and Stripe's latency, not by one lookup's `concurrency` (a burst of lookups at 20/s and
+# a slow Stripe had 20 in flight; beyond the pool, each call paid a new handshake).
+CONNECTIONS = 32
 DELETED_EVENT_PAGES = 5
 
 
@@ -74,9 +78,7 @@ class StripeGateway:
             max_network_retries=2,
             http_client=stripe.RequestsClient(
                 timeout=settings.stripe_timeout,
-                session=_shared_session(
-                    self.concurrency, settings.stripe_api_base or STRIPE_API_BASE
-                ),
+                session=_shared_session(CONNECTIONS, settings.stripe_api_base or STRIPE_API_BASE),
             ),
         )
         # Stay under Stripe's limit with room for the other tools that share the key.
