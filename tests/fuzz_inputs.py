@@ -23,7 +23,6 @@ import re
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from hypothesis import strategies as st
@@ -33,13 +32,13 @@ from bot.salesforce.client import SalesforceClient
 from bot.salesforce.lookups import SalesforceLookups
 from commands.csv_safe import is_formula_like
 from commands.ids import to_18
-from commands.imports import FileRejected, Limits, RowStatus, prepare_import
+from commands.imports import FileRejected, Limits, RowStatus
 from commands.imports.columns import ALIASES, Field, normalise
 from commands.imports.csv_out import error_csv, problems_csv
 from commands.lookups.query import MAX_QUERY, QueryKind, clean, parse
 from commands.problems import CODES, Severity
+from tests.import_fakes import prepare
 
-TODAY = date(2026, 6, 15)
 LIMITS = Limits(max_bytes=20_000, max_rows=30, max_cell_chars=300)
 _TOKEN = re.compile(r"\b(?:pm|card|tok|src|ba)_[A-Za-z0-9]{8,}")
 
@@ -102,15 +101,7 @@ def examine_import(data: bytes) -> tuple[str, list[str]]:
     """How preparing `data` ended (`refused: …` or `reported row by row`), and the promises
     broken."""
     try:
-        report = prepare_import(
-            data,
-            filename="fuzz.csv",
-            scenario=None,
-            directory=None,
-            stripe=None,
-            limits=LIMITS,
-            today=TODAY,
-        )
+        report = prepare(data, limits=LIMITS)
     except FileRejected as exc:
         if not exc.reason.strip():
             return "refused", ["a file was rejected without a reason"]
