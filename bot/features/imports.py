@@ -166,7 +166,8 @@ def _request_id(body: dict[str, Any]) -> int | None:
     value = (body.get("actions") or [{}])[0].get("value") or body.get("view", {}).get(
         "private_metadata"
     )
-    return int(value) if str(value or "").isdigit() else None
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def register(app: Any, services: Services) -> None:
