@@ -329,6 +329,22 @@ def _s(name: str, label: str, length: int = 255, **kw: Any) -> Field:
     return Field(name, label, "string", length=length, custom=name.endswith("__c"), **kw)
 
 
+def _autonumber_name(label: str) -> Field:
+    """The Name of a record numbered by Salesforce (PM-0000001): read-only, set on create."""
+    return Field(
+        "Name",
+        label,
+        "string",
+        length=80,
+        nillable=False,
+        createable=False,
+        updateable=False,
+        defaulted_on_create=True,
+        auto_number=True,
+        name_field=True,
+    )
+
+
 def _b(name: str, label: str, default: bool) -> Field:
     return Field(
         name,
@@ -525,18 +541,7 @@ def build_schema(
         True,
         _fields(
             _id("Record ID"),
-            Field(
-                "Name",
-                "Payment Method",
-                "string",
-                length=80,
-                nillable=False,
-                createable=False,
-                updateable=False,
-                defaulted_on_create=True,
-                auto_number=True,
-                name_field=True,
-            ),
+            _autonumber_name("Payment Method"),
             _ref("blng__Account__c", "Account", "Account", "blng__Account__r", master_detail=True),
             _b("blng__Active__c", "Active", True),
             _b("blng__AutoPay__c", "AutoPay", False),
@@ -612,18 +617,7 @@ def build_schema(
         True,
         _fields(
             _id("Record ID"),
-            Field(
-                "Name",
-                "Invoice Number",
-                "string",
-                length=80,
-                nillable=False,
-                createable=False,
-                updateable=False,
-                defaulted_on_create=True,
-                auto_number=True,
-                name_field=True,
-            ),
+            _autonumber_name("Invoice Number"),
             _ref("blng__Account__c", "Account", "Account", "blng__Account__r"),
             _pick(
                 "blng__CorrectiveAction__c",
@@ -667,18 +661,7 @@ def build_schema(
         True,
         _fields(
             _id("Record ID"),
-            Field(
-                "Name",
-                "Transaction Number",
-                "string",
-                length=80,
-                nillable=False,
-                createable=False,
-                updateable=False,
-                defaulted_on_create=True,
-                auto_number=True,
-                name_field=True,
-            ),
+            _autonumber_name("Transaction Number"),
             _ref("blng__Account__c", "Account", "Account", "blng__Account__r"),
             _ref(
                 "blng__PaymentMethod__c",
