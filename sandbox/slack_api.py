@@ -1415,6 +1415,15 @@ class SlackApiServer:
                 _Fault(error, status, retry_after if status == 429 else None, times, drop)
             )
 
+    def _plain_fault(self, call: ApiCall, fault: _Fault) -> Response:
+        """Answer a faulted non-API route (upload, download, response URL) as told: a dropped
+        connection or a plain-text error with the fault's status."""
+        if fault.drop:
+            self._finish(call, 0, None, fault="drop")
+            raise _Drop()
+        self._finish(call, fault.status, fault.error, fault=fault.error)
+        return Response(fault.error, status=fault.status)
+
     def _take_fault(self, method: str) -> _Fault | None:
         for key in (method, "*"):
             if key == "*" and method in ("upload", "download", "response_url"):
@@ -2045,11 +2054,7 @@ class SlackApiServer:
         with self._cond:
             fault = self._take_fault("upload")
             if fault is not None:
-                if fault.drop:
-                    self._finish(call, 0, None, fault="drop")
-                    raise _Drop()
-                self._finish(call, fault.status, fault.error, fault=fault.error)
-                return Response(fault.error, status=fault.status)
+                return self._plain_fault(call, fault)
             up = self._uploads.get(key)
             if up is None or request.method != "POST":
                 self._finish(call, 404, "not found")
@@ -2071,11 +2076,7 @@ class SlackApiServer:
             f = self._files.get(fid)
             data = self._file_data.get(fid)
         if fault is not None:
-            if fault.drop:
-                self._finish(call, 0, None, fault="drop")
-                raise _Drop()
-            self._finish(call, fault.status, fault.error, fault=fault.error)
-            return Response(fault.error, status=fault.status)
+            return self._plain_fault(call, fault)
         if token != self.bot_token:
             # Slack answers an unauthenticated file URL with a redirect to its sign-in page
             # (HTML, status 200 after the redirect), never with the file.
@@ -2123,11 +2124,7 @@ class SlackApiServer:
         with self._cond:
             fault = self._take_fault("response_url")
             if fault is not None:
-                if fault.drop:
-                    self._finish(call, 0, None, fault="drop")
-                    raise _Drop()
-                self._finish(call, fault.status, fault.error, fault=fault.error)
-                return Response(fault.error, status=fault.status)
+                return self._plain_fault(call, fault)
             info = self._response_urls.get(key)
             if info is None or request.method != "POST":
                 self._finish(call, 404, "no_service")
